@@ -1,0 +1,258 @@
+"""Kernel: boots the modelled system — physical memory, swap, the VFS and devices, sysctl, hooks —
+and owns the process table.
+
+Invariants: every Process method runs under `giant`; when every process has exited and close() ran,
+every page frame but the kernel's own is free, no VM object is left and no swap block is in use.
+May call: everything below it.
+"""
+from __future__ import annotations
+
+import errno as errno_mod
+import os
+import shutil
+import tempfile
+import threading
+
+from . import arch as arch_mod
+from .kern import devices, vfs
+from .kern.fail import FailPoints
+from .kern.hooks import Hooks
+from .kern.priv import Ucred
+from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
+from .kern.sysctl import Sysctl
+from .kern.descrip import FileDesc
+from .vm.mmap import vmmapentry_rsrc_init
+from .vm.page import PhysMem
+from .vm.pager import Pagers, SwapSpace
+from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
+
+
+def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
+    """PAGE-8, with FreeBSD 7's maxusers/nmbclusters autosizing."""
+    maxusers = max(32, min(384, physpages // (2 * 1024 * 1024 // PAGE_SIZE)))
+    nmbclusters = 1024 + maxusers * 64
+    size = a.vm_kmem_size + nmbclusters * PAGE_SIZE
+    scaled = (physpages // a.vm_kmem_size_scale) * PAGE_SIZE
+    if scaled > size:
+        size = scaled
+    if size > a.vm_kmem_size_max:
+        size = a.vm_kmem_size_max
+    if size > 2 * physpages * PAGE_SIZE:
+        size = 2 * physpages * PAGE_SIZE
+    return size
+
+
+class Kernel:
+    def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
+                 kernel_wired_pages: int | None = None, swap_path: str | None = None,
+                 max_wired: int | None = None, pagedaemon: bool = True):
+        self.giant = threading.RLock()
+        self.arch = arch_mod.get(arch)
+        npages = arch_mod.parse_size(physmem) // PAGE_SIZE
+        if npages < 64:
+            raise ValueError("physmem must be at least 256 KiB")
+        if kernel_wired_pages is None:
+            kernel_wired_pages = min(4096, npages // 16)
+        self.phys = PhysMem(npages, kernel_wired_pages)
+        self.objects = {}
+        self.stats = {"object_collapses": 0, "object_bypasses": 0}
+        self.swap = SwapSpace(arch_mod.parse_size(swap), swap_path)
+        self.pager = Pagers(self)
+        self.fail = FailPoints()
+        self.hooks = Hooks()
+        self.vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
+        self.max_proc_mmap = vmmapentry_rsrc_init(self)
+        # PAGE-5: a third of the pages free when the page daemon starts
+        self.vm_page_max_wired = self.phys.free_count // 3 if max_wired is None else max_wired
+        self.sgrowsiz = self.arch.sgrowsiz
+        self.sv_stackprot = VM_PROT_ALL
+        self.old_msync = 0
+        self.prot_fault_translation = 0
+        self.suser_enabled = True
+        self._own_root = None
+        if root is None:
+            root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
+        self.root = os.path.abspath(root)
+        self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
+        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager)
+        self.vfs.hooks = self.hooks
+        self.procs: dict[int, Proc] = {}
+        self._next_pid = 100
+        self._closed = False
+        self.pagedaemon = None
+        if pagedaemon:
+            from .vm.pageout import PageDaemon
+            self.pagedaemon = PageDaemon(self)
+            self.phys.pagedaemon = self.pagedaemon.wakeup
+            self.phys.free_min = self.pagedaemon.free_min
+        self.sysctl_tree = Sysctl()
+        self._register_sysctls()
+
+    # -- the VM's view of vnodes ---------------------------------------------------------------
+    def vref(self, vp) -> None:
+        vfs.vref(vp)
+
+    def vrele(self, vp) -> None:
+        vfs.vrele(vp)
+
+    def fsync(self, vp) -> None:
+        vp.host_fsync()
+
+    @property
+    def vfs_hooks(self):
+        return self
+
+    # -- sysctl --------------------------------------------------------------------------------
+    def _register_sysctls(self) -> None:
+        s = self.sysctl_tree
+
+        def attr(name):
+            def get():
+                return getattr(self, name)
+
+            def set_(v):
+                setattr(self, name, v)
+            return get, set_
+
+        s.register("vm.max_proc_mmap", *attr("max_proc_mmap"), description="max entries per map")
+        s.register("vm.max_wired", *attr("vm_page_max_wired"), description="vm_page_max_wired")
+        s.register("vm.old_msync", *attr("old_msync"))
+        s.register("vm.kmem_size", lambda: self.vm_kmem_size)
+        s.register("kern.sgrowsiz", *attr("sgrowsiz"))
+        s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"))
+        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled),
+                   lambda v: setattr(self, "suser_enabled", bool(v)))
+        s.register("hw.pagesize", lambda: PAGE_SIZE)
+        s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE)
+        s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE)
+        s.register("vm.swap_reserved", lambda: self.swap.used * PAGE_SIZE)
+        s.register("vm.stats.vm.v_swap_used", lambda: self.swap.used)
+        for name in self.phys.stats():
+            s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]))
+
+    def sysctl(self, name: str, value=None):
+        with self.giant:
+            if value is None:
+                err, v = self.sysctl_tree.get(name)
+                if err:
+                    raise OSError(err, os.strerror(err), name)
+                return v
+            err = self.sysctl_tree.set(name, value)
+            if err:
+                raise OSError(err, os.strerror(err), name)
+            return None
+
+    # -- processes -----------------------------------------------------------------------------
+    def _alloc_pid(self) -> int:
+        pid = self._next_pid
+        self._next_pid += 1
+        return pid
+
+    def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
+              osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
+        """A new process running a fresh exec image (text, data, main stack)."""
+        from .process import Process
+        with self.giant:
+            self._check_open()
+            cred = Ucred.for_user(uid, gid, tuple(groups), jail)
+            vms = new_vmspace(self)
+            p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
+            rv = exec_image(p, text_pages, data_pages)
+            if rv != KERN_SUCCESS:
+                proc_exit(p)
+                raise OSError(errno_mod.ENOMEM, "exec image does not fit")
+            self.procs[p.p_pid] = p
+            return Process(self, p)
+
+    def _fork(self, parent: Proc) -> Proc:
+        child = proc_fork(parent, self._alloc_pid())
+        self.procs[child.p_pid] = child
+        return child
+
+    def _exit(self, p: Proc) -> None:
+        if p.p_vmspace is None:
+            return
+        proc_exit(p)
+        self.procs.pop(p.p_pid, None)
+
+    def processes(self):
+        from .process import Process
+        with self.giant:
+            return [Process(self, p) for p in self.procs.values()]
+
+    # -- devices, mounts, policies -------------------------------------------------------------
+    def make_dev(self, name: str, size, mode: int = 0o666):
+        with self.giant:
+            nbytes = arch_mod.parse_size(size)
+            dev = devices.make_mem_dev(name, nbytes, mode)
+            self.devices[name] = dev
+            self.vfs.add_device(dev)
+            return dev
+
+    def mount(self, path: str, host_dir: str, noexec: bool = False, rdonly: bool = False,
+              noatime: bool = False) -> None:
+        with self.giant:
+            err = self.vfs.mount(path, host_dir, noexec=noexec, rdonly=rdonly, noatime=noatime)
+            if err:
+                raise OSError(err, os.strerror(err), path)
+
+    def mount_nullfs(self, path: str, lower: str, noexec: bool = False) -> None:
+        with self.giant:
+            err = self.vfs.mount_nullfs(path, lower, noexec=noexec)
+            if err:
+                raise OSError(err, os.strerror(err), path)
+
+    def mount_pseudofs(self, path: str, files: dict) -> None:
+        with self.giant:
+            err = self.vfs.mount_pseudofs(path, files)
+            if err:
+                raise OSError(err, os.strerror(err), path)
+
+    def add_mac_policy(self, policy) -> None:
+        self.hooks.add_mac_policy(policy)
+
+    def remove_mac_policy(self, policy) -> None:
+        self.hooks.remove_mac_policy(policy)
+
+    def on_pmc(self, callback) -> None:
+        self.hooks.on_pmc(callback)
+
+    # -- inspection ----------------------------------------------------------------------------
+    def vmstat(self) -> dict:
+        with self.giant:
+            d = self.phys.stats()
+            d["v_swap_total"] = self.swap.nblocks
+            d["v_swap_used"] = self.swap.used
+            d["object_count"] = len(self.objects)
+            d.update(self.stats)
+            return d
+
+    def check_invariants(self) -> None:
+        """Assert the global accounting invariants (for tests and debugging)."""
+        from .vm.invariants import check_kernel
+        with self.giant:
+            check_kernel(self)
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("kernel is closed")
+
+    def close(self) -> None:
+        with self.giant:
+            if self._closed:
+                return
+            for p in list(self.procs.values()):
+                self._exit(p)
+            self.vfs.close()
+            self.swap.close()
+            self._closed = True
+            if self._own_root is not None:
+                shutil.rmtree(self._own_root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,583 @@
+"""Process: the user-facing face of a modelled process — the seed's system calls, file calls, user
+memory access and inspection.
+
+Each syscall method converts its Python arguments to the C types of the call (unsigned words for
+pointers and sizes, 32-bit ints, 64-bit off_t — so -1 becomes the all-ones address, as it would in
+C), runs the kernel body under the kernel's giant lock, and turns a nonzero errno into OSError.
+A non-integer argument raises TypeError, as Python's own os functions do.
+May call: vm.mmap (the syscall bodies), vm.fault (copyin/copyout), kern.* through the kernel.
+"""
+from __future__ import annotations
+
+import errno as errno_mod
+import operator
+import os
+import signal as signal_mod
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from . import mman
+from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
+from .vm import mmap as sys_mmap
+from .vm import unix as sys_unix
+from .vm.fault import UserFault, copyin, copyout
+from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE,
+                       MAP_ENTRY_BEHAV_MASK, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
+                       MAP_ENTRY_COW, MAP_ENTRY_NEEDS_COPY, OBJT_NAMES, PAGE_SIZE, atop)
+
+
+class MemoryFault(Exception):
+    """A user access the kernel answered with a signal."""
+
+    def __init__(self, addr: int, signo: int, code: str, write: bool):
+        super().__init__(f"{signal_mod.Signals(signo).name} ({code}) at {addr:#x}"
+                         f" on {'write' if write else 'read'}")
+        self.addr = addr
+        self.signal = signo
+        self.code = code
+        self.write = write
+
+
+class SegmentationFault(MemoryFault):
+    pass
+
+
+class BusError(MemoryFault):
+    pass
+
+
+class ProcessKilled(Exception):
+    """The process was killed (the out-of-memory killer chose it) while in a call."""
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    start: int
+    end: int
+    prot: int
+    max_prot: int
+    inheritance: int
+    wired_count: int
+    flags: frozenset
+    behavior: int
+    object_type: str | None
+    offset: int
+    path: str | None
+    resident: int
+    private_resident: int
+    ref_count: int
+    shadow_count: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def _index(x) -> int:
+    return operator.index(x)
+
+
+def _cint(x) -> int:
+    x = operator.index(x) & 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _off(x) -> int:
+    x = operator.index(x) & 0xFFFFFFFFFFFFFFFF
+    return x - (1 << 64) if x & (1 << 63) else x
+
+
+def _raise(err: int, what: str):
+    raise OSError(err, os.strerror(err), what)
+
+
+class Process:
+    def __init__(self, kernel, proc):
+        self.kernel = kernel
+        self.proc = proc
+
+    # -- identity ------------------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        return self.proc.p_pid
+
+    @property
+    def uid(self) -> int:
+        return self.proc.p_ucred.cr_uid
+
+    @property
+    def gid(self) -> int:
+        return self.proc.p_ucred.cr_gid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.p_vmspace is not None
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.proc.p_flag & self.proc.P_PROTECTED)
+
+    def __repr__(self):
+        return f"<Process pid={self.pid} uid={self.uid}{'' if self.alive else ' exited'}>"
+
+    def __eq__(self, other):
+        return isinstance(other, Process) and other.proc is self.proc
+
+    def __hash__(self):
+        return hash(id(self.proc))
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _word(self, x) -> int:
+        return operator.index(x) & self.kernel.arch.word_mask
+
+    def _long(self, x) -> int:
+        bits = self.kernel.arch.c_long_bits
+        x = operator.index(x) & ((1 << bits) - 1)
+        return x - (1 << bits) if x >> (bits - 1) else x
+
+    def _live(self):
+        if self.proc.p_vmspace is None:
+            why = getattr(self.proc, "p_killed", None)
+            if why:
+                raise ProcessKilled(f"process {self.pid} was killed: {why}")
+            raise ProcessLookupError(errno_mod.ESRCH, f"process {self.pid} has exited")
+
+    def _syscall(self, fn, name: str, **args) -> int:
+        k = self.kernel
+        with k.giant:
+            self._live()
+            td = self.proc.td
+            td.td_retval[0] = 0
+            err = fn(td, SimpleNamespace(**args))
+            if err:
+                _raise(err, name)
+            return td.td_retval[0]
+
+    # -- the seed's system calls ---------------------------------------------------------------
+    def mmap(self, addr, length, prot, flags, fd=-1, offset=0) -> int:
+        return self._syscall(sys_mmap.mmap, "mmap", addr=self._word(addr), len=self._word(length),
+                             prot=_cint(prot), flags=_cint(flags), fd=_cint(fd), pos=_off(offset))
+
+    def ommap(self, addr, length, prot, flags, fd=-1, pos=0) -> int:
+        # COMPAT_43: int len (sign-extended into size_t), long pos
+        return self._syscall(sys_mmap.ommap, "ommap", addr=self._word(addr),
+                             len=self._word(_cint(length)), prot=_cint(prot), flags=_cint(flags),
+                             fd=_cint(fd), pos=self._long(pos))
+
+    def munmap(self, addr, length) -> None:
+        self._syscall(sys_mmap.munmap, "munmap", addr=self._word(addr), len=self._word(length))
+
+    def mprotect(self, addr, length, prot) -> None:
+        self._syscall(sys_mmap.mprotect, "mprotect", addr=self._word(addr),
+                      len=self._word(length), prot=_cint(prot))
+
+    def minherit(self, addr, length, inherit) -> None:
+        self._syscall(sys_mmap.minherit, "minherit", addr=self._word(addr),
+                      len=self._word(length), inherit=_cint(inherit))
+
+    def madvise(self, addr, length, behav) -> None:
+        self._syscall(sys_mmap.madvise, "madvise", addr=self._word(addr), len=self._word(length),
+                      behav=_cint(behav))
+
+    def mincore(self, addr, length, vec=None, fill: int = 0):
+        """Returns one byte per page.  With `vec` (a user address) the kernel writes the vector
+        into this process's memory, as the real call does, and the method returns None."""
+        addr = self._word(addr)
+        length = self._word(length)
+        if vec is not None:
+            self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length,
+                          vec=self._word(vec))
+            return None
+        n = (length + PAGE_SIZE - 1) // PAGE_SIZE
+        with self.kernel.giant:
+            self._live()
+            mapped = self.proc.p_vmspace.vm_map.size
+            # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM
+            # before a byte is written, so do not allocate it.
+            hv = sys_mmap.ByteVector(min(n, atop(mapped) + 1), fill)
+            self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length, vec=hv)
+            self.last_mincore_outside = hv.outside
+            return bytes(hv.buf[:n])
+
+    def mlock(self, addr, length) -> None:
+        self._syscall(sys_mmap.mlock, "mlock", addr=self._word(addr), len=self._word(length))
+
+    def munlock(self, addr, length) -> None:
+        self._syscall(sys_mmap.munlock, "munlock", addr=self._word(addr), len=self._word(length))
+
+    def mlockall(self, how) -> None:
+        self._syscall(sys_mmap.mlockall, "mlockall", how=_cint(how))
+
+    def munlockall(self) -> None:
+        self._syscall(sys_mmap.munlockall, "munlockall")
+
+    def msync(self, addr, length, flags=mman.MS_SYNC) -> None:
+        self._syscall(sys_mmap.msync, "msync", addr=self._word(addr), len=self._word(length),
+                      flags=_cint(flags))
+
+    def sbrk(self, incr) -> int:
+        return self._syscall(sys_mmap.sbrk, "sbrk", incr=_cint(incr))
+
+    def sstk(self, incr) -> int:
+        return self._syscall(sys_mmap.sstk, "sstk", incr=_cint(incr))
+
+    def ogetpagesize(self) -> int:
+        return self._syscall(sys_mmap.ogetpagesize, "ogetpagesize")
+
+    def obreak(self, nsize) -> None:
+        self._syscall(sys_unix.obreak, "obreak", nsize=self._word(nsize))
+
+    def brk_base(self) -> int:
+        """Where the data segment (and so the break) begins: vm_daddr."""
+        return self.proc.p_vmspace.vm_daddr
+
+    def brk_current(self) -> int:
+        vms = self.proc.p_vmspace
+        return vms.vm_daddr + (vms.vm_dsize << 12)
+
+    # -- user memory ---------------------------------------------------------------------------
+    def _fault(self, uf: UserFault):
+        k = self.kernel
+        if uf.rv == KERN_PROTECTION_FAILURE:
+            # FLT-14: 7.0's trap() rewrites it to SIGSEGV/SEGV_ACCERR for a 7.x binary; the
+            # machdep.prot_fault_translation knob (7.1 on) can ask for SIGBUS/BUS_PAGE_FAULT.
+            knob = k.prot_fault_translation
+            if knob == 1 or (knob == 0 and self.proc.p_osrel < 700004):
+                return BusError(uf.addr, signal_mod.SIGBUS, "BUS_PAGE_FAULT", uf.write)
+            return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_ACCERR", uf.write)
+        return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
+
+    def _access(self, fn, addr, arg):
+        k = self.kernel
+        with k.giant:
+            for _ in range(3):
+                self._live()
+                try:
+                    return fn(self.proc.p_vmspace.vm_map, addr, arg)
+                except UserFault as uf:
+                    if uf.rv != KERN_RESOURCE_SHORTAGE:
+                        raise self._fault(uf) from None
+                    # out of memory and swap: vm_pageout_oom picks a victim, then we retry
+                    if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
+                        raise self._fault(uf) from None
+            self._live()
+            raise MemoryError("out of memory")
+
+    def mem_read(self, addr, size) -> bytes:
+        addr = self._word(addr)
+        size = _index(size)
+        if size < 0:
+            raise ValueError("negative size")
+        if size == 0:
+            return b""
+        return self._access(copyin, addr, size)
+
+    def mem_write(self, addr, data) -> None:
+        addr = self._word(addr)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes-like")
+        if len(data) == 0:
+            return
+        self._access(copyout, addr, data)
+
+    # -- processes -----------------------------------------------------------------------------
+    def fork(self) -> "Process":
+        k = self.kernel
+        with k.giant:
+            self._live()
+            return Process(k, k._fork(self.proc))
+
+    def exit(self) -> None:
+        with self.kernel.giant:
+            self.kernel._exit(self.proc)
+
+    def getrlimit(self, which) -> tuple[int, int]:
+        which = _index(which)
+        if not 0 <= which < RLIM_NLIMITS:
+            _raise(errno_mod.EINVAL, "getrlimit")
+        with self.kernel.giant:
+            cur, mx = self.proc.p_limit[which]
+            return cur, mx
+
+    def setrlimit(self, which, limits) -> None:
+        """kern_setrlimit: EINVAL for cur > max or a bad resource; raising max needs privilege;
+        DATA and STACK are clamped to maxdsiz/maxssiz."""
+        from .kern import priv
+        which = _index(which)
+        cur, mx = (_index(limits[0]), _index(limits[1]))
+        if not 0 <= which < RLIM_NLIMITS:
+            _raise(errno_mod.EINVAL, "setrlimit")
+        k = self.kernel
+        with k.giant:
+            self._live()
+            if cur < 0 or cur > RLIM_INFINITY:
+                cur = RLIM_INFINITY
+            if mx < 0 or mx > RLIM_INFINITY:
+                mx = RLIM_INFINITY
+            old = self.proc.p_limit[which]
+            if cur > mx:
+                _raise(errno_mod.EINVAL, "setrlimit")
+            if mx > old[1]:
+                err = priv.priv_check(self.proc.td, getattr(priv, 'PRIV_PROC_SETRLIMIT', 162))
+                if err:
+                    _raise(err, "setrlimit")
+            if which == RLIMIT_DATA:
+                cur = min(cur, k.arch.maxdsiz)
+                mx = min(mx, k.arch.maxdsiz)
+            elif which == RLIMIT_STACK:
+                cur = min(cur, k.arch.maxssiz)
+                mx = min(mx, k.arch.maxssiz)
+            self.proc.p_limit[which] = [cur, mx]
+
+    # -- inspection ----------------------------------------------------------------------------
+    def maps(self) -> list[MapEntry]:
+        with self.kernel.giant:
+            self._live()
+            m = self.proc.p_vmspace.vm_map
+            return [_describe(m, e) for e in m.entries()]
+
+    def procstat(self) -> str:
+        from .report import procstat_text
+        return procstat_text(self)
+
+    def vmspace_info(self) -> dict:
+        with self.kernel.giant:
+            self._live()
+            vms = self.proc.p_vmspace
+            m = vms.vm_map
+            return dict(size=m.size, nentries=m.nentries, timestamp=m.timestamp,
+                        resident=m.pmap.resident_count, wired=m.pmap.wired_count,
+                        taddr=vms.vm_taddr, tsize=vms.vm_tsize, daddr=vms.vm_daddr,
+                        dsize=vms.vm_dsize, ssize=vms.vm_ssize, maxsaddr=vms.vm_maxsaddr,
+                        refcnt=vms.vm_refcnt, wirefuture=bool(m.flags & 1))
+
+
+def _describe(m, e) -> MapEntry:
+    obj = e.object
+    flags = frozenset(name for bit, name in EFLAG_NAMES if e.eflags & bit)
+    behav = e.eflags & MAP_ENTRY_BEHAV_MASK
+    behavior = (mman.MADV_SEQUENTIAL if behav == MAP_ENTRY_BEHAV_SEQUENTIAL else
+                mman.MADV_RANDOM if behav == MAP_ENTRY_BEHAV_RANDOM else mman.MADV_NORMAL)
+    resident = private = 0
+    path = None
+    otype = None
+    ref = shadow = 0
+    if obj is not None:
+        # the type reported is the bottom of the chain's, as procstat does
+        bottom = obj
+        while bottom.backing_object is not None:
+            bottom = bottom.backing_object
+        otype = OBJT_NAMES.get(bottom.type)
+        if bottom.type == 2 and bottom.handle is not None:
+            path = getattr(bottom.handle, "path", None)
+        elif bottom.type == 3 and bottom.handle is not None:
+            path = "/dev/" + bottom.handle.si_name
+        ref, shadow = obj.ref_count, obj.shadow_count
+        first = atop(e.offset)
+        npages = atop(e.end - e.start)
+        candidates = set()
+        tobj, shift = obj, 0
+        while tobj is not None:         # indices (in obj's terms) resident anywhere down the chain
+            for pi in tobj.pages:
+                i = pi - shift
+                if first <= i < first + npages:
+                    candidates.add(i)
+            shift += atop(tobj.backing_object_offset)
+            tobj = tobj.backing_object
+        for i in candidates:
+            tobj, ti = obj, i
+            while tobj is not None:
+                pg = tobj.pages.get(ti)
+                if pg is not None and pg.valid:
+                    resident += 1
+                    if tobj is obj and obj.anonymous and obj.ref_count == 1:
+                        private += 1
+                    break
+                ti += atop(tobj.backing_object_offset)
+                tobj = tobj.backing_object
+    return MapEntry(start=e.start, end=e.end, prot=e.protection, max_prot=e.max_protection,
+                    inheritance=e.inheritance, wired_count=e.wired_count, flags=flags,
+                    behavior=behavior, object_type=otype, offset=e.offset, path=path,
+                    resident=resident, private_resident=private, ref_count=ref,
+                    shadow_count=shadow)
+
+
+_unused = (MAP_ENTRY_COW, MAP_ENTRY_NEEDS_COPY, RLIMIT_STACK)
+
+
+# -- file system calls (appended to Process) ------------------------------------------------------
+
+def _file_methods():
+    from .kern import descrip
+
+    def _vfs_call(self, name, fn):
+        k = self.kernel
+        with k.giant:
+            self._live()
+            k.vfs.suser_enabled = k.suser_enabled
+            res = fn(k, self.proc.p_ucred)
+            err, val = res if isinstance(res, tuple) else (res, None)
+            if err:
+                _raise(err, name)
+            return val
+
+    def open(self, path, flags=os.O_RDONLY, mode=0o666):
+        flags = _cint(flags)
+        mode = _index(mode)
+
+        def do(k, cred):
+            err, vp = k.vfs.open(cred, os.fspath(path), flags, mode)
+            if err:
+                return err, None
+            fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(flags), f_vnode=vp)
+            if flags & os.O_APPEND:
+                fp.f_flag |= descrip.FAPPEND
+            err, fd = self.proc.p_fd.falloc(fp)
+            if err:
+                descrip.fhold(fp)
+                descrip.fdrop(fp)
+            return err, fd
+        return _vfs_call(self, "open", do)
+
+    def shm_open(self, path, flags=os.O_RDWR | os.O_CREAT, mode=0o600):
+        """7.x libc shm_open(3): open(2) a regular file, then fcntl(F_SETFL, FPOSIXSHM)."""
+        fd = open(self, path, flags, mode)
+        with self.kernel.giant:
+            err = self.proc.p_fd.fcntl_setfl(fd, descrip.FPOSIXSHM | (
+                descrip.FAPPEND if flags & os.O_APPEND else 0))
+            if err:
+                _raise(err, "shm_open")
+        return fd
+
+    def close(self, fd):
+        fd = _cint(fd)
+        return _vfs_call(self, "close", lambda k, cred: self.proc.p_fd.close(fd))
+
+    def _rw(self, name, fd, fn):
+        fd = _cint(fd)
+
+        def do(k, cred):
+            err, fp = self.proc.p_fd.fget(fd)
+            if err:
+                return err, None
+            try:
+                return fn(fp)
+            finally:
+                self.proc.p_fd.fdrop(fp)
+        return _vfs_call(self, name, do)
+
+    def read(self, fd, n):
+        n = _index(n)
+        if n < 0:
+            _raise(errno_mod.EINVAL, "read")
+        return _rw(self, "read", fd, lambda fp: descrip.fo_read(fp, n))
+
+    def pread(self, fd, n, offset):
+        n, offset = _index(n), _off(offset)
+        if n < 0 or offset < 0:
+            _raise(errno_mod.EINVAL, "pread")
+        return _rw(self, "pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
+
+    def write(self, fd, data):
+        data = bytes(data)
+        return _rw(self, "write", fd, lambda fp: descrip.fo_write(fp, data))
+
+    def pwrite(self, fd, data, offset):
+        data = bytes(data)
+        offset = _off(offset)
+        if offset < 0:
+            _raise(errno_mod.EINVAL, "pwrite")
+        return _rw(self, "pwrite", fd, lambda fp: descrip.fo_write(fp, data, offset))
+
+    def ftruncate(self, fd, size):
+        size = _off(size)
+
+        def do(fp):
+            if fp.f_vnode is None:
+                return errno_mod.EINVAL, None
+            if not fp.f_flag & descrip.FWRITE:
+                return errno_mod.EINVAL, None
+            return self.kernel.vfs.truncate(fp.f_vnode, size), None
+        return _rw(self, "ftruncate", fd, do)
+
+    def fstat(self, fd):
+        def do(fp):
+            if fp.f_vnode is None:
+                return errno_mod.EBADF if fp.f_closed else 0, None
+            return 0, self.kernel.vfs.getattr_stat(fp.f_vnode)
+        return _rw(self, "fstat", fd, do)
+
+    def lseek(self, fd, offset, whence=os.SEEK_SET):
+        offset = _off(offset)
+
+        def do(fp):
+            if fp.f_vnode is None:
+                return errno_mod.ESPIPE, None
+            if whence == os.SEEK_SET:
+                new = offset
+            elif whence == os.SEEK_CUR:
+                new = fp.f_offset + offset
+            elif whence == os.SEEK_END:
+                new = self.kernel.vfs.getattr_stat(fp.f_vnode).st_size + offset
+            else:
+                return errno_mod.EINVAL, None
+            if new < 0:
+                return errno_mod.EINVAL, None
+            fp.f_offset = new
+            return 0, new
+        return _rw(self, "lseek", fd, do)
+
+    def fcntl_setfl(self, fd, flags):
+        fd, flags = _cint(fd), _cint(flags)
+        return _vfs_call(self, "fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
+
+    def pipe(self):
+        def do(k, cred):
+            r, w = descrip.make_pipe()
+            err, rfd = self.proc.p_fd.falloc(r)
+            if err:
+                return err, None
+            err, wfd = self.proc.p_fd.falloc(w)
+            if err:
+                self.proc.p_fd.close(rfd)
+                return err, None
+            return 0, (rfd, wfd)
+        return _vfs_call(self, "pipe", do)
+
+    def unlink(self, path):
+        return _vfs_call(self, "unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
+
+    def chmod(self, path, mode):
+        mode = _index(mode)
+        return _vfs_call(self, "chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
+
+    def chown(self, path, uid, gid):
+        uid, gid = _index(uid), _index(gid)
+        return _vfs_call(self, "chown",
+                         lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
+
+    def chflags(self, path, flags):
+        flags = _index(flags)
+        return _vfs_call(self, "chflags",
+                         lambda k, cred: k.vfs.chflags(cred, os.fspath(path), flags))
+
+    def mkdir(self, path, mode=0o777):
+        mode = _index(mode)
+        return _vfs_call(self, "mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
+
+    def symlink(self, target, path):
+        return _vfs_call(self, "symlink",
+                         lambda k, cred: k.vfs.symlink(cred, os.fspath(target), os.fspath(path)))
+
+    def stat(self, path):
+        return _vfs_call(self, "stat", lambda k, cred: k.vfs.stat(cred, os.fspath(path)))
+
+    def revoke(self, path):
+        return _vfs_call(self, "revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
+
+    for f in (open, shm_open, close, read, pread, write, pwrite, ftruncate, fstat, lseek,
+              fcntl_setfl, pipe, unlink, chmod, chown, chflags, mkdir, symlink, stat, revoke):
+        setattr(Process, f.__name__, f)
+
+
+_file_methods()

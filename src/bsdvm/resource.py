@@ -1,0 +1,22 @@
+"""sys/resource.h of FreeBSD 7: resource-limit numbers.  Imports nothing."""
+
+RLIMIT_CPU = 0
+RLIMIT_FSIZE = 1
+RLIMIT_DATA = 2
+RLIMIT_STACK = 3
+RLIMIT_CORE = 4
+RLIMIT_RSS = 5
+RLIMIT_MEMLOCK = 6
+RLIMIT_NPROC = 7
+RLIMIT_NOFILE = 8
+RLIMIT_SBSIZE = 9
+RLIMIT_VMEM = 10
+RLIMIT_AS = RLIMIT_VMEM
+RLIM_NLIMITS = 11
+RLIM_INFINITY = 2**63 - 1
+
+NAMES = {
+    RLIMIT_CPU: "cpu", RLIMIT_FSIZE: "fsize", RLIMIT_DATA: "data", RLIMIT_STACK: "stack",
+    RLIMIT_CORE: "core", RLIMIT_RSS: "rss", RLIMIT_MEMLOCK: "memlock", RLIMIT_NPROC: "nproc",
+    RLIMIT_NOFILE: "nofile", RLIMIT_SBSIZE: "sbsize", RLIMIT_VMEM: "vmem",
+}

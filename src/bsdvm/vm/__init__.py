@@ -1,0 +1,1 @@
+"""Machine-independent VM: one module per FreeBSD sys/vm source file."""

@@ -1,0 +1,386 @@
+"""vm_fault.c: page-fault resolution, wiring faults and the eager copy of wired entries at fork
+(spec section 7, FLT-1..13), plus the user-memory access path that plays the MMU (copyin/copyout).
+
+The walk goes down the shadow chain from the entry's object; the first object gets the new page
+(zero fill, or the copy for copy-on-write); vnode objects page in from the host file with a
+read-ahead cluster; device objects supply fictitious pages over device memory.
+Invariants: a successful fault leaves a translation for the address whose protection allows the
+access (or returns an error and leaves none); pages found in backing objects are never written
+through a translation (they are mapped read-only).  May call: vm.map (lookup, growstack),
+vm.object, vm.pager, vm.pmap, vm.page.
+"""
+from __future__ import annotations
+
+from . import pmap as pmap_mod
+from .map import vm_map_growstack, vm_map_lookup
+from .object import vm_object_allocate
+from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
+                    KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, MAP_ENTRY_BEHAV_MASK,
+                    MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
+                    OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, OBJT_DEFAULT, OBJT_DEVICE,
+                    OBJT_SWAP, OBJT_VNODE, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC, PG_REFERENCED,
+                    PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
+                    VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
+                    VM_PAGER_OK, VM_PROT_EXECUTE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
+                    VM_PROT_WRITE, atop)
+from .page import ZERO_PAGE
+
+PFBAK = 4
+PFFOR = 4
+
+
+def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
+    """Resolve a fault at vaddr in map m.  Returns a KERN_* code."""
+    kernel = m.kernel
+    phys = kernel.phys
+    pager = kernel.pager
+    counters = phys.counters
+    counters["v_vm_faults"] += 1
+    vaddr &= ~(PAGE_SIZE - 1)
+    growstack = True
+    while True:
+        rv, entry, first_object, first_pindex, prot, wired = vm_map_lookup(m, vaddr, fault_type)
+        if rv != KERN_SUCCESS:
+            if rv == KERN_PROTECTION_FAILURE and fault_flags == VM_FAULT_USER_WIRE:
+                # FLT-3: a user wiring may go through max_protection
+                rv, entry, first_object, first_pindex, prot, wired = vm_map_lookup(
+                    m, vaddr, VM_PROT_READ | VM_PROT_WRITE | VM_PROT_OVERRIDE_WRITE)
+                if rv != KERN_SUCCESS:
+                    return rv
+                if not entry.protection & VM_PROT_WRITE:
+                    entry.max_protection &= ~VM_PROT_WRITE
+            elif rv == KERN_INVALID_ADDRESS and growstack and m.vmspace is not None \
+                    and getattr(m.vmspace, "proc", None) is not None:
+                r = vm_map_growstack(m.vmspace.proc, vaddr)
+                if r != KERN_SUCCESS:
+                    return KERN_FAILURE
+                growstack = False
+                continue
+            else:
+                return rv
+        break
+
+    if wired:
+        fault_type = prot
+    obj = first_object
+    pindex = first_pindex
+    first_m = None
+    page = None
+    while True:
+        if obj.flags & OBJ_DEAD:
+            _release(phys, first_m)
+            return KERN_PROTECTION_FAILURE
+        page = obj.pages.get(pindex)
+        if page is not None and page.valid:
+            break
+        if obj.type != OBJT_DEFAULT or obj is first_object:
+            if pindex >= obj.size:
+                _release(phys, first_m)
+                return KERN_PROTECTION_FAILURE
+            if obj.type == OBJT_DEVICE:
+                page = pager.dev_pager_getpage(obj, pindex)
+                if page is None:
+                    _release(phys, first_m)
+                    return KERN_PROTECTION_FAILURE
+                break
+            if page is None:
+                page = phys.alloc(obj, pindex)
+                if page is None:
+                    _release(phys, first_m)
+                    return KERN_RESOURCE_SHORTAGE
+            if obj.type != OBJT_DEFAULT:
+                if obj.type == OBJT_VNODE:
+                    behind, ahead = _cluster(entry, first_object, obj, pindex)
+                    lo = atop(entry.offset) if obj is first_object else None
+                    hi = atop(entry.offset + entry.end - entry.start) - 1 \
+                        if obj is first_object else None
+                    r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
+                else:
+                    r = pager.swap_pager_getpage(obj, page)
+                if r == VM_PAGER_OK:
+                    if obj is first_object and obj.type == OBJT_VNODE:
+                        entry.lastr = pindex + ahead
+                    break
+                if r in (VM_PAGER_ERROR, VM_PAGER_BAD):
+                    if obj is not first_object:
+                        phys.free(page)
+                    elif page is not first_m:
+                        phys.free(page)
+                    _release(phys, first_m)
+                    return KERN_FAILURE if r == VM_PAGER_ERROR else KERN_PROTECTION_FAILURE
+                # VM_PAGER_FAIL: not there; keep only the first object's page
+                if obj is not first_object:
+                    phys.free(page)
+            if obj is first_object:
+                first_m = page
+        nxt = obj.backing_object
+        if nxt is None:
+            if obj is not first_object:
+                obj = first_object
+                pindex = first_pindex
+            page = first_m
+            page.data[:] = ZERO_PAGE
+            page.valid = True
+            page.dirty = False
+            counters["v_zfod"] += 1
+            counters["v_ozfod"] += 1
+            break
+        pindex += atop(obj.backing_object_offset)
+        obj = nxt
+
+    if obj is not first_object:
+        if fault_type & VM_PROT_WRITE:
+            backing = first_object.backing_object
+            if (obj is backing and obj.shadow_count == 1 and obj.ref_count == 1
+                    and obj.handle is None and obj.type in (OBJT_DEFAULT, OBJT_SWAP)
+                    and not page.wire_count):
+                # FLT-5 optimisation: nobody else can see this page; move it up.
+                if first_m is not None:
+                    phys.free(first_m)
+                pmap_mod.pmap_remove_all(page)
+                if page.swapblk is not None:
+                    _drop_swap(kernel, obj, page)
+                phys.rename(page, first_object, first_pindex)
+                counters["v_cow_optim"] += 1
+            else:
+                first_m.data[:] = page.data
+                first_m.valid = True
+                phys.activate(page)
+                page = first_m
+            counters["v_cow_faults"] += 1
+            obj = first_object
+            pindex = first_pindex
+        else:
+            prot &= ~VM_PROT_WRITE
+            if first_m is not None:
+                phys.free(first_m)
+
+    if prot & VM_PROT_WRITE:
+        page.flags |= PG_WRITEABLE
+        obj.flags |= OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY
+        if entry.eflags & MAP_ENTRY_NOSYNC:
+            if not page.dirty:
+                page.flags |= PG_NOSYNC
+        else:
+            page.flags &= ~PG_NOSYNC
+        if fault_flags & VM_FAULT_DIRTY:
+            page.dirty = True
+            if page.swapblk is not None:
+                _drop_swap(kernel, obj, page)
+
+    wiring = bool(fault_flags & VM_FAULT_WIRE_MASK)
+    pmap_mod.pmap_enter(m.pmap, vaddr, page, prot, wiring)
+    if not wiring and not wired:
+        _prefault(m, entry, vaddr)
+    page.flags |= PG_REFERENCED
+    if wiring:
+        phys.wire(page)
+    else:
+        phys.activate(page)
+    return KERN_SUCCESS
+
+
+def _release(phys, first_m) -> None:
+    if first_m is not None and not first_m.valid and first_m.object is not None:
+        phys.free(first_m)
+
+
+def _drop_swap(kernel, obj, page) -> None:
+    """A dirtied page's swap copy is stale: give the block back (FLT-9)."""
+    blk = obj.swblocks.pop(page.pindex, None)
+    if blk is not None:
+        kernel.swap.release(blk)
+    page.swapblk = None
+
+
+def _cluster(entry, first_object, obj, pindex):
+    """FLT-6 read-ahead sizes (behind, ahead) for a vnode page-in."""
+    behav = entry.eflags & MAP_ENTRY_BEHAV_MASK
+    if behav == MAP_ENTRY_BEHAV_RANDOM:
+        return 0, 0
+    if obj is not first_object:
+        return 0, 0
+    if behav == MAP_ENTRY_BEHAV_SEQUENTIAL or (entry.lastr <= pindex < entry.lastr + 16):
+        return 0, 15
+    return 7, 8
+
+
+def _prefault(m, entry, vaddr: int) -> None:
+    """FLT-10: map resident, valid neighbours read-only."""
+    ptes = m.pmap.ptes
+    obj0 = entry.object
+    if obj0 is None:
+        return
+    prot = entry.protection & (VM_PROT_READ | VM_PROT_EXECUTE)
+    if not prot:
+        return
+    for i in (1, -1, 2, -2, 3, -3, 4, -4):
+        addr = vaddr + i * PAGE_SIZE
+        if addr < entry.start or addr >= entry.end or (addr >> PAGE_SHIFT) in ptes:
+            continue
+        obj = obj0
+        pindex = atop(addr - entry.start + entry.offset)
+        page = obj.pages.get(pindex)
+        while page is None and obj.type == OBJT_DEFAULT and obj.backing_object is not None:
+            pindex += atop(obj.backing_object_offset)
+            obj = obj.backing_object
+            page = obj.pages.get(pindex)
+        if page is None or not page.valid or page.fictitious or page.object is None:
+            continue
+        pmap_mod.pmap_enter_quick(m.pmap, addr, page, prot)
+
+
+def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
+    """FLT-12."""
+    fault_type = VM_PROT_READ if user else VM_PROT_READ | VM_PROT_WRITE
+    flags = VM_FAULT_USER_WIRE if user else VM_FAULT_CHANGE_WIRING
+    va = start
+    while va < end:
+        rv = vm_fault(m, va, fault_type, flags)
+        if rv != KERN_SUCCESS:
+            if va > start:
+                vm_fault_unwire(m, start, va, fictitious)
+            return rv
+        va += PAGE_SIZE
+    return KERN_SUCCESS
+
+
+def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
+    """FLT-13."""
+    phys = m.kernel.phys
+    pmap = m.pmap
+    for vpn in pmap._vpns(start, end):
+        pte = pmap.ptes[vpn]
+        if pte.wired:
+            pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
+            if not pte.page.fictitious and pte.page.wire_count:
+                phys.unwire(pte.page, True)
+
+
+def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> None:
+    """FORK-3 for wired entries: the child gets its own copy of every page now."""
+    kernel = dst_map.kernel
+    phys = kernel.phys
+    src_object = src_entry.object
+    npages = atop(dst_entry.end - dst_entry.start)
+    dst_object = vm_object_allocate(kernel, OBJT_DEFAULT, npages)
+    dst_entry.object = dst_object
+    dst_entry.offset = 0
+    dst_entry.eflags &= ~(0x0004 | 0x0008)       # neither COW nor NEEDS_COPY
+    prot = dst_entry.max_protection
+    look_down = not src_entry.protection & VM_PROT_WRITE
+    for i in range(npages):
+        dst_m = phys.alloc(dst_object, i)      # before the lookup: allocation may run the daemon
+        if dst_m is None:
+            break
+        src_m = None
+        if src_object is not None:
+            obj = src_object
+            idx = atop(src_entry.offset) + i
+            src_m = obj.pages.get(idx)
+            while (src_m is None or not src_m.valid) and look_down and obj.backing_object is not None:
+                idx += atop(obj.backing_object_offset)
+                obj = obj.backing_object
+                src_m = obj.pages.get(idx)
+        if src_m is None and src_object is not None and look_down is False:
+            src_m = _find_anywhere(src_object, atop(src_entry.offset) + i)
+        if src_m is not None and src_m.valid:
+            dst_m.data[:] = src_m.data
+        dst_m.valid = True
+        # FreeBSD 7 left the copy clean; a clean anonymous page may be reclaimed without being
+        # saved, so we mark it dirty (the later FreeBSD fix; docs/errata.md).
+        dst_m.dirty = True
+        pmap_mod.pmap_enter(dst_map.pmap, dst_entry.start + (i << PAGE_SHIFT), dst_m, prot, False)
+        phys.activate(dst_m)
+
+
+def _find_anywhere(obj, idx):
+    """The page a read fault would find for idx: down the chain, swap included."""
+    while obj is not None:
+        m = obj.pages.get(idx)
+        if m is not None and m.valid:
+            return m
+        if idx in obj.swblocks:
+            return _SwapPeek(obj.vm.swap.read(obj.swblocks[idx]))
+        idx += atop(obj.backing_object_offset)
+        obj = obj.backing_object
+    return None
+
+
+class _SwapPeek:
+    __slots__ = ("data",)
+    valid = True
+
+    def __init__(self, data):
+        self.data = data
+
+
+# -- the MMU: user-memory access ------------------------------------------------------------------
+
+class UserFault(Exception):
+    """A user access that vm_fault could not resolve."""
+
+    def __init__(self, addr: int, rv: int, write: bool):
+        super().__init__(addr, rv)
+        self.addr = addr
+        self.rv = rv
+        self.write = write
+
+
+def copyin(m, addr: int, n: int) -> bytes:
+    """Read n bytes of user memory, faulting pages in; raises UserFault."""
+    ptes = m.pmap.ptes
+    out = bytearray(n)
+    pos = 0
+    retried = -1
+    while pos < n:
+        va = addr + pos
+        vpn = va >> PAGE_SHIFT
+        pte = ptes.get(vpn)
+        if pte is None:
+            if retried == vpn:
+                raise UserFault(va, KERN_PROTECTION_FAILURE, False)
+            rv = vm_fault(m, va, VM_PROT_READ, VM_FAULT_NORMAL)
+            if rv != KERN_SUCCESS:
+                raise UserFault(va, rv, False)
+            retried = vpn
+            continue
+        off = va & 4095
+        chunk = 4096 - off
+        if chunk > n - pos:
+            chunk = n - pos
+        pte.ref = True
+        out[pos:pos + chunk] = pte.page.data[off:off + chunk]
+        pos += chunk
+    return bytes(out)
+
+
+def copyout(m, addr: int, data) -> None:
+    """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault."""
+    ptes = m.pmap.ptes
+    mv = memoryview(data)
+    if mv.format != "B" or mv.ndim != 1:
+        mv = mv.cast("B")
+    n = len(mv)
+    pos = 0
+    retried = -1
+    while pos < n:
+        va = addr + pos
+        vpn = va >> PAGE_SHIFT
+        pte = ptes.get(vpn)
+        if pte is None or not pte.prot & VM_PROT_WRITE:
+            if retried == vpn:
+                raise UserFault(va, KERN_PROTECTION_FAILURE, True)
+            rv = vm_fault(m, va, VM_PROT_WRITE, VM_FAULT_DIRTY)
+            if rv != KERN_SUCCESS:
+                raise UserFault(va, rv, True)
+            retried = vpn
+            continue
+        off = va & 4095
+        chunk = 4096 - off
+        if chunk > n - pos:
+            chunk = n - pos
+        pte.ref = True
+        pte.mod = True
+        pte.page.data[off:off + chunk] = mv[pos:pos + chunk]
+        pos += chunk

@@ -1,0 +1,1087 @@
+"""vm_map.c: address maps and their entries, vmspaces and fork (spec section 4, MAP-1..45, FORK-1..4).
+
+Entries sit on a doubly linked list in address order (FreeBSD's `header` sentinel closes the ring:
+header.start is max_offset, header.end is min_offset, so walks stop at it) and in a treap keyed by
+`start`, augmented with `max_free` (the largest `adj_free` gap in the subtree) so that lookup and
+first-fit findspace are O(log n) — the role FreeBSD 7's splay tree with adj_free/max_free plays.
+Invariants: entries are page aligned, start < end, sorted and disjoint; nentries and size match the
+list; adj_free(e) = next.start (or max_offset) - e.end; every treap node's max_free is the max of
+adj_free over its subtree; timestamp increases on every exclusive lock.
+
+Locking: the whole kernel runs under one lock (`Kernel.giant`, an RLock) taken by every Process
+method; the map "lock" here models only the timestamp (MAP-1), which mincore's restart logic reads.
+Lock order: giant only — there is nothing to order.
+May call: vm.object, vm.pmap, vm.fault (wiring), vm.pager through objects.
+"""
+from __future__ import annotations
+
+import random
+
+from . import pmap as pmap_mod
+from .object import (vm_object_allocate, vm_object_coalesce, vm_object_collapse,
+                     vm_object_deallocate, vm_object_madvise, vm_object_page_remove,
+                     vm_object_reference, vm_object_shadow, vm_object_split, vm_object_sync)
+from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE,
+                    KERN_PROTECTION_FAILURE, KERN_SUCCESS, MAP_COPY_ON_WRITE,
+                    MAP_DISABLE_COREDUMP, MAP_DISABLE_SYNCER, MAP_ENTRY_BEHAV_MASK,
+                    MAP_ENTRY_BEHAV_NORMAL, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
+                    MAP_ENTRY_COW, MAP_ENTRY_GROWS_DOWN, MAP_ENTRY_GROWS_UP,
+                    MAP_ENTRY_IN_TRANSITION, MAP_ENTRY_IS_SUB_MAP, MAP_ENTRY_NEEDS_COPY,
+                    MAP_ENTRY_NOCOREDUMP, MAP_ENTRY_NOFAULT, MAP_ENTRY_NOSYNC,
+                    MAP_ENTRY_USER_WIRED, MAP_NOFAULT, MAP_PREFAULT, MAP_PREFAULT_MADVISE,
+                    MAP_PREFAULT_PARTIAL, MAP_STACK_GROWS_DOWN, MAP_STACK_GROWS_UP, MAP_WIREFUTURE,
+                    MAX_INIT_PT, OBJ_NOSPLIT, OBJ_ONEMAPPING, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
+                    OBJT_VNODE, PAGE_SIZE, VM_INHERIT_COPY, VM_INHERIT_DEFAULT, VM_INHERIT_NONE,
+                    VM_INHERIT_SHARE, VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_USER, VM_PROT_ALL,
+                    VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
+                    VM_PROT_WRITE, atop, round_page)
+from .pmap import Pmap
+from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
+                    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
+
+_rand = random.Random(0x5EED).random
+
+
+class VmMapEntry:
+    __slots__ = ("start", "end", "object", "offset", "eflags", "protection", "max_protection",
+                 "inheritance", "wired_count", "avail_ssize", "lastr", "prev", "next",
+                 "left", "right", "prio", "adj_free", "max_free")
+
+    def __init__(self, start=0, end=0):
+        self.start = start
+        self.end = end
+        self.object = None
+        self.offset = 0
+        self.eflags = 0
+        self.protection = VM_PROT_NONE
+        self.max_protection = VM_PROT_NONE
+        self.inheritance = VM_INHERIT_DEFAULT
+        self.wired_count = 0
+        self.avail_ssize = 0
+        self.lastr = 0
+        self.prev = self.next = None
+        self.left = self.right = None
+        self.prio = _rand()
+        self.adj_free = 0
+        self.max_free = 0
+
+    def copy_fields_from(self, other: "VmMapEntry") -> None:
+        self.start, self.end = other.start, other.end
+        self.object, self.offset = other.object, other.offset
+        self.eflags = other.eflags
+        self.protection, self.max_protection = other.protection, other.max_protection
+        self.inheritance = other.inheritance
+        self.wired_count = other.wired_count
+        self.avail_ssize = other.avail_ssize
+        self.lastr = other.lastr
+
+    def __repr__(self):
+        return (f"<entry {self.start:#x}-{self.end:#x} prot={self.protection}/{self.max_protection}"
+                f" eflags={self.eflags:#x} obj={getattr(self.object, 'id', None)}"
+                f" off={self.offset:#x} wired={self.wired_count}>")
+
+
+# -- the augmented treap ---------------------------------------------------------------------------
+
+def _pull(n: VmMapEntry) -> None:
+    mf = n.adj_free
+    if n.left is not None and n.left.max_free > mf:
+        mf = n.left.max_free
+    if n.right is not None and n.right.max_free > mf:
+        mf = n.right.max_free
+    n.max_free = mf
+
+
+def _split(t, key):
+    """(nodes with start < key, nodes with start >= key)."""
+    if t is None:
+        return None, None
+    if t.start < key:
+        l, r = _split(t.right, key)
+        t.right = l
+        _pull(t)
+        return t, r
+    l, r = _split(t.left, key)
+    t.left = r
+    _pull(t)
+    return l, t
+
+
+def _merge(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a.prio > b.prio:
+        a.right = _merge(a.right, b)
+        _pull(a)
+        return a
+    b.left = _merge(a, b.left)
+    _pull(b)
+    return b
+
+
+class VmMap:
+    def __init__(self, min_offset: int, max_offset: int, kernel=None):
+        self.min_offset = min_offset
+        self.max_offset = max_offset
+        h = VmMapEntry(max_offset, min_offset)
+        h.prev = h.next = h
+        self.header = h
+        self.root = None
+        self.nentries = 0
+        self.size = 0
+        self.timestamp = 0
+        self.flags = 0
+        self.pmap = Pmap()
+        self.system_map = False
+        self.kernel = kernel
+        self.vmspace = None
+
+    # -- locking (timestamp only, MAP-1) -------------------------------------------------------
+    def lock(self) -> None:
+        self.timestamp = (self.timestamp + 1) & 0xFFFFFFFF
+
+    def unlock(self) -> None:
+        pass
+
+    # -- iteration -----------------------------------------------------------------------------
+    def entries(self):
+        e = self.header.next
+        while e is not self.header:
+            yield e
+            e = e.next
+
+    # -- treap maintenance ---------------------------------------------------------------------
+    def _adj(self, e: VmMapEntry) -> int:
+        nxt = e.next
+        return (nxt.start if nxt is not self.header else self.max_offset) - e.end
+
+    def _refresh(self, e: VmMapEntry) -> None:
+        """Recompute e.adj_free and the max_free of every ancestor."""
+        if e is self.header:
+            return
+        e.adj_free = self._adj(e)
+        path = []
+        n = self.root
+        key = e.start
+        while n is not None and n is not e:
+            path.append(n)
+            n = n.left if key < n.start else n.right
+        if n is None:
+            raise AssertionError("vm_map: entry not in tree")
+        _pull(e)
+        for a in reversed(path):
+            _pull(a)
+
+    def _tree_insert(self, e: VmMapEntry) -> None:
+        e.left = e.right = None
+        e.adj_free = self._adj(e)
+        e.max_free = e.adj_free
+        l, r = _split(self.root, e.start)
+        self.root = _merge(_merge(l, e), r)
+
+    def _tree_remove(self, e: VmMapEntry) -> None:
+        l, r = _split(self.root, e.start)
+        m, r = _split(r, e.start + 1)
+        if m is not e:
+            raise AssertionError("vm_map: tree out of step with the entry list")
+        self.root = _merge(l, r)
+        e.left = e.right = None
+
+    def entry_link(self, after: VmMapEntry, e: VmMapEntry) -> None:
+        """vm_map_entry_link: put e after `after` on the list and in the tree."""
+        self.nentries += 1
+        e.prev = after
+        e.next = after.next
+        after.next.prev = e
+        after.next = e
+        self._tree_insert(e)
+        self._refresh(after)
+
+    def entry_unlink(self, e: VmMapEntry) -> None:
+        self._tree_remove(e)
+        prev, nxt = e.prev, e.next
+        prev.next = nxt
+        nxt.prev = prev
+        e.prev = e.next = None          # marks it unlinked for walks that hold a reference
+        self.nentries -= 1
+        self._refresh(prev)
+
+    # -- lookup --------------------------------------------------------------------------------
+    def lookup_entry(self, addr: int):
+        """MAP-2: (True, entry containing addr) or (False, the entry before addr / header)."""
+        n = self.root
+        best = None
+        while n is not None:
+            if n.start <= addr:
+                best = n
+                n = n.right
+            else:
+                n = n.left
+        if best is None:
+            return False, self.header
+        if addr < best.end:
+            return True, best
+        return False, best
+
+    def first_fit_after(self, key: int, length: int):
+        """The lowest entry with start > key whose adj_free >= length, or None."""
+        def walk(n):
+            if n is None or n.max_free < length:
+                return None
+            if n.start <= key:
+                return walk(n.right)
+            r = walk(n.left)
+            if r is not None:
+                return r
+            if n.adj_free >= length:
+                return n
+            return leftmost_fit(n.right)
+
+        def leftmost_fit(n):
+            while n is not None and n.max_free >= length:
+                if n.left is not None and n.left.max_free >= length:
+                    n = n.left
+                elif n.adj_free >= length:
+                    return n
+                else:
+                    n = n.right
+            return None
+
+        return walk(self.root)
+
+    def check_tree(self) -> None:
+        """Debug invariant check: list order, tree contents, gaps, counters."""
+        prev_end = self.min_offset
+        count = size = 0
+        for e in self.entries():
+            assert e.start < e.end, e
+            assert e.start >= prev_end, ("overlap", e)
+            assert e.start % PAGE_SIZE == 0 and e.end % PAGE_SIZE == 0, e
+            assert e.adj_free == self._adj(e), ("adj_free", e)
+            prev_end = e.end
+            count += 1
+            size += e.end - e.start
+        assert prev_end <= self.max_offset
+        assert count == self.nentries, (count, self.nentries)
+        assert size == self.size, (size, self.size)
+
+        def check(n, lo, hi):
+            if n is None:
+                return 0, 0
+            assert lo <= n.start < hi
+            c1, m1 = check(n.left, lo, n.start)
+            c2, m2 = check(n.right, n.start + 1, hi)
+            if n.left is not None:
+                assert n.left.prio <= n.prio
+            if n.right is not None:
+                assert n.right.prio <= n.prio
+            assert n.max_free == max(n.adj_free, m1, m2)
+            return c1 + c2 + 1, n.max_free
+
+        c, _ = check(self.root, -1, 1 << 80)
+        assert c == count
+
+
+# -- range helpers ---------------------------------------------------------------------------------
+
+def _range_check(m: VmMap, start: int, end: int):
+    """VM_MAP_RANGE_CHECK (MAP-3)."""
+    if start < m.min_offset:
+        start = m.min_offset
+    if end > m.max_offset:
+        end = m.max_offset
+    if start > end:
+        start = end
+    return start, end
+
+
+def _new_entry(m: VmMap, start, end) -> VmMapEntry:
+    return VmMapEntry(start, end)
+
+
+def vm_map_entry_pages(e: VmMapEntry) -> int:
+    return (e.end - e.start) >> 12
+
+
+# -- simplify and clip (MAP-13..15) ----------------------------------------------------------------
+
+def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
+    if e.eflags & (MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_IS_SUB_MAP):
+        return
+    prev = e.prev
+    if prev is not m.header:
+        psize = prev.end - prev.start
+        if (prev.end == e.start and prev.object is e.object
+                and (prev.object is None or prev.offset + psize == e.offset)
+                and prev.eflags == e.eflags and prev.protection == e.protection
+                and prev.max_protection == e.max_protection
+                and prev.inheritance == e.inheritance and prev.wired_count == e.wired_count):
+            m.entry_unlink(prev)
+            e.start = prev.start
+            e.offset = prev.offset
+            m._refresh(e.prev)
+            if prev.object is not None:
+                vm_object_deallocate(prev.object)
+    nxt = e.next
+    if nxt is not m.header:
+        esize = e.end - e.start
+        if (e.end == nxt.start and nxt.object is e.object
+                and (e.object is None or e.offset + esize == nxt.offset)
+                and nxt.eflags == e.eflags and nxt.protection == e.protection
+                and nxt.max_protection == e.max_protection
+                and nxt.inheritance == e.inheritance and nxt.wired_count == e.wired_count):
+            m.entry_unlink(nxt)
+            e.end = nxt.end
+            m._refresh(e)
+            if nxt.object is not None:
+                vm_object_deallocate(nxt.object)
+
+
+def _ensure_object(m: VmMap, e: VmMapEntry) -> None:
+    """Clipping an object-less user entry first gives it one object both halves share."""
+    if e.object is None and not m.system_map and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
+        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.offset = 0
+
+
+def vm_map_clip_start(m: VmMap, e: VmMapEntry, a: int) -> None:
+    if not (e.start < a < e.end):
+        return
+    vm_map_simplify_entry(m, e)
+    if not (e.start < a < e.end):       # simplify may have changed e's bounds; still inside
+        return
+    _ensure_object(m, e)
+    new = VmMapEntry()
+    new.copy_fields_from(e)
+    new.end = a
+    e.offset += a - e.start
+    e.start = a
+    # e keeps its tree position (its key grew but stays below its successor's); new goes before it
+    m.entry_link(e.prev, new)
+    if new.object is not None:
+        vm_object_reference(new.object)
+
+
+def vm_map_clip_end(m: VmMap, e: VmMapEntry, a: int) -> None:
+    if not (e.start < a < e.end):
+        return
+    _ensure_object(m, e)
+    new = VmMapEntry()
+    new.copy_fields_from(e)
+    new.start = a
+    new.offset = e.offset + (a - e.start)
+    e.end = a
+    m.entry_link(e, new)
+    if new.object is not None:
+        vm_object_reference(new.object)
+
+
+# -- insert, findspace, find (MAP-4..12) -----------------------------------------------------------
+
+def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, max_prot: int,
+                  cow: int) -> int:
+    if start < m.min_offset or end > m.max_offset or start >= end:
+        return KERN_INVALID_ADDRESS
+    found, prev = m.lookup_entry(start)
+    if found:
+        return KERN_NO_SPACE
+    nxt = prev.next
+    if nxt is not m.header and nxt.start < end:
+        return KERN_NO_SPACE
+    protoeflags = 0
+    if cow & MAP_COPY_ON_WRITE:
+        protoeflags |= MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY
+    if cow & MAP_NOFAULT:
+        protoeflags |= MAP_ENTRY_NOFAULT
+    if cow & MAP_DISABLE_SYNCER:
+        protoeflags |= MAP_ENTRY_NOSYNC
+    if cow & MAP_DISABLE_COREDUMP:
+        protoeflags |= MAP_ENTRY_NOCOREDUMP
+
+    if obj is not None:
+        if obj.ref_count > 1 or obj.shadow_count != 0:
+            obj.flags &= ~OBJ_ONEMAPPING
+    elif (prev is not m.header and prev.eflags == protoeflags and prev.end == start
+          and prev.wired_count == 0
+          and vm_object_coalesce(prev.object, prev.offset, prev.end - prev.start, end - prev.end)):
+        if (prev.inheritance == VM_INHERIT_DEFAULT and prev.protection == prot
+                and prev.max_protection == max_prot):
+            m.size += end - prev.end
+            prev.end = end
+            m._refresh(prev)
+            vm_map_simplify_entry(m, prev)
+            return KERN_SUCCESS
+        obj = prev.object
+        offset = prev.offset + (prev.end - prev.start)
+        vm_object_reference(obj)
+
+    e = VmMapEntry(start, end)
+    e.object = obj
+    e.offset = offset
+    e.eflags = protoeflags
+    e.inheritance = VM_INHERIT_DEFAULT
+    e.protection = prot
+    e.max_protection = max_prot
+    m.entry_link(prev, e)
+    m.size += end - start
+    if cow & (MAP_PREFAULT | MAP_PREFAULT_PARTIAL):
+        vm_map_pmap_enter(m, start, prot, obj, atop(offset), end - start, cow & MAP_PREFAULT_PARTIAL)
+    return KERN_SUCCESS
+
+
+def vm_map_findspace(m: VmMap, start: int, length: int):
+    """MAP-11: (0, address) or (1, None)."""
+    if start < m.min_offset:
+        start = m.min_offset
+    if start + length > m.max_offset or start + length < start:
+        return 1, None
+    if m.root is None:
+        return 0, start
+    found, e = m.lookup_entry(start)
+    if e is m.header:
+        first = m.header.next
+        if start + length <= first.start:
+            return 0, start
+        e = first
+        st = e.end
+        if e.adj_free >= length:
+            return 0, st
+    else:
+        st = start if start > e.end else e.end
+        if e.end + e.adj_free - st >= length:
+            return 0, st
+    r = m.first_fit_after(e.start, length)
+    if r is None:
+        return 1, None
+    return 0, r.end
+
+
+def vm_map_find(m: VmMap, obj, offset: int, addr: int, length: int, find_space: bool, prot: int,
+                max_prot: int, cow: int):
+    """Returns (KERN_*, address)."""
+    m.lock()
+    start = addr
+    if find_space:
+        err, start = vm_map_findspace(m, start, length)
+        if err:
+            return KERN_NO_SPACE, addr
+    rv = vm_map_insert(m, obj, offset, start, start + length, prot, max_prot, cow)
+    return rv, start
+
+
+def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: int,
+                      flags: int) -> None:
+    """MAP-12: read-only prefault of resident pages of vnode objects."""
+    if not prot & (VM_PROT_READ | VM_PROT_EXECUTE) or obj is None:
+        return
+    if obj.type == OBJT_DEVICE or obj.type != OBJT_VNODE:
+        return
+    psize = atop(size)
+    if flags & MAP_PREFAULT_PARTIAL and psize > MAX_INIT_PT and obj.resident_page_count > MAX_INIT_PT:
+        return
+    if psize + pindex > obj.size:
+        psize = max(0, obj.size - pindex)
+    if psize <= 0 or not obj.pages:
+        return
+    kernel = m.kernel
+    phys = kernel.phys
+    pages = obj.pages
+    rng = range(pindex, pindex + psize) if psize <= len(pages) else sorted(
+        i for i in pages if pindex <= i < pindex + psize)
+    for i in rng:
+        p = pages.get(i)
+        if p is None or not p.valid or p.fictitious:
+            continue
+        if flags & MAP_PREFAULT_MADVISE and phys.free_count < phys.free_min:
+            break
+        pmap_mod.pmap_enter_quick(m.pmap, addr + ((i - pindex) << 12), p,
+                                  prot & (VM_PROT_READ | VM_PROT_EXECUTE))
+        phys.counters["v_prefault"] += 1
+
+
+# -- delete / remove / check_protection (MAP-16..19) -----------------------------------------------
+
+def vm_map_entry_delete(m: VmMap, e: VmMapEntry) -> None:
+    m.entry_unlink(e)
+    m.size -= e.end - e.start
+    obj = e.object
+    if obj is not None and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
+        if (obj.ref_count != 1 and obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT
+                and obj.type in (OBJT_DEFAULT, OBJT_SWAP)):
+            vm_object_collapse(obj)
+            offidx = atop(e.offset)
+            count = atop(e.end - e.start)
+            vm_object_page_remove(obj, offidx, offidx + count, False)
+            if obj.swblocks:
+                obj.vm.swap.free_range(obj, offidx, count)
+            if offidx + count >= obj.size and offidx < obj.size:
+                obj.size = offidx
+        vm_object_deallocate(obj)
+
+
+def vm_map_delete(m: VmMap, start: int, end: int) -> int:
+    found, e = m.lookup_entry(start)
+    if found:
+        vm_map_clip_start(m, e, start)
+    else:
+        e = e.next
+    from .fault import vm_fault_unwire
+    while e is not m.header and e.start < end:
+        vm_map_clip_end(m, e, end)
+        nxt = e.next
+        if e.wired_count != 0:
+            vm_fault_unwire(m, e.start, e.end, e.object is not None and e.object.type == OBJT_DEVICE)
+            e.wired_count = 0
+            e.eflags &= ~MAP_ENTRY_USER_WIRED
+        pmap_mod.pmap_remove(m.pmap, e.start, e.end)
+        vm_map_entry_delete(m, e)
+        e = nxt
+    return KERN_SUCCESS
+
+
+def vm_map_remove(m: VmMap, start: int, end: int) -> int:
+    m.lock()
+    start, end = _range_check(m, start, end)
+    vm_map_delete(m, start, end)
+    return KERN_SUCCESS
+
+
+def vm_map_check_protection(m: VmMap, start: int, end: int, prot: int) -> bool:
+    found, e = m.lookup_entry(start)
+    if not found:
+        return False
+    while start < end:
+        if e is m.header:
+            return False
+        if start < e.start:
+            return False
+        if (e.protection & prot) != prot:
+            return False
+        start = e.end
+        e = e.next
+    return True
+
+
+# -- protect / inherit / madvise (MAP-20..26) ------------------------------------------------------
+
+def vm_map_protect(m: VmMap, start: int, end: int, new_prot: int, set_max: bool) -> int:
+    m.lock()
+    start, end = _range_check(m, start, end)
+    found, e = m.lookup_entry(start)
+    if found:
+        vm_map_clip_start(m, e, start)
+    else:
+        e = e.next
+    cur = e
+    while cur is not m.header and cur.start < end:
+        if cur.eflags & MAP_ENTRY_IS_SUB_MAP:
+            return KERN_INVALID_ARGUMENT
+        if (new_prot & cur.max_protection) != new_prot:
+            return KERN_PROTECTION_FAILURE
+        cur = cur.next
+    cur = e
+    while cur is not m.header and cur.start < end:
+        vm_map_clip_end(m, cur, end)
+        old = cur.protection
+        if set_max:
+            cur.max_protection = new_prot
+            cur.protection = new_prot & old
+        else:
+            cur.protection = new_prot
+        if cur.protection != old:
+            mask = ~VM_PROT_WRITE if cur.eflags & MAP_ENTRY_COW else VM_PROT_ALL
+            pmap_mod.pmap_protect(m.pmap, cur.start, cur.end, cur.protection & mask)
+        vm_map_simplify_entry(m, cur)
+        cur = cur.next
+    return KERN_SUCCESS
+
+
+def vm_map_inherit(m: VmMap, start: int, end: int, new_inheritance: int) -> int:
+    if new_inheritance not in (VM_INHERIT_NONE, VM_INHERIT_COPY, VM_INHERIT_SHARE):
+        return KERN_INVALID_ARGUMENT
+    if m.kernel is not None and m.kernel.fail.check("vm_map_inherit"):
+        return KERN_FAILURE
+    m.lock()
+    start, end = _range_check(m, start, end)
+    found, e = m.lookup_entry(start)
+    if found:
+        vm_map_clip_start(m, e, start)
+    else:
+        e = e.next
+    while e is not m.header and e.start < end:
+        vm_map_clip_end(m, e, end)
+        e.inheritance = new_inheritance
+        vm_map_simplify_entry(m, e)
+        e = e.next
+    return KERN_SUCCESS
+
+
+def vm_map_madvise(m: VmMap, start: int, end: int, behav: int) -> int:
+    if behav in (MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_NOSYNC, MADV_AUTOSYNC,
+                 MADV_NOCORE, MADV_CORE):
+        modify = True
+        m.lock()
+    elif behav in (MADV_WILLNEED, MADV_DONTNEED, MADV_FREE):
+        modify = False
+    else:
+        return KERN_INVALID_ARGUMENT
+    start, end = _range_check(m, start, end)
+    found, e = m.lookup_entry(start)
+    if found:
+        if modify:
+            vm_map_clip_start(m, e, start)
+    else:
+        e = e.next
+    if modify:
+        while e is not m.header and e.start < end:
+            if e.eflags & MAP_ENTRY_IS_SUB_MAP:
+                e = e.next
+                continue
+            vm_map_clip_end(m, e, end)
+            if behav == MADV_NORMAL:
+                e.eflags = (e.eflags & ~MAP_ENTRY_BEHAV_MASK) | MAP_ENTRY_BEHAV_NORMAL
+            elif behav == MADV_SEQUENTIAL:
+                e.eflags = (e.eflags & ~MAP_ENTRY_BEHAV_MASK) | MAP_ENTRY_BEHAV_SEQUENTIAL
+            elif behav == MADV_RANDOM:
+                e.eflags = (e.eflags & ~MAP_ENTRY_BEHAV_MASK) | MAP_ENTRY_BEHAV_RANDOM
+            elif behav == MADV_NOSYNC:
+                e.eflags |= MAP_ENTRY_NOSYNC
+            elif behav == MADV_AUTOSYNC:
+                e.eflags &= ~MAP_ENTRY_NOSYNC
+            elif behav == MADV_NOCORE:
+                e.eflags |= MAP_ENTRY_NOCOREDUMP
+            else:
+                e.eflags &= ~MAP_ENTRY_NOCOREDUMP
+            vm_map_simplify_entry(m, e)
+            e = e.next
+    else:
+        while e is not m.header and e.start < end:
+            if e.eflags & MAP_ENTRY_IS_SUB_MAP:
+                e = e.next
+                continue
+            pindex = atop(e.offset)
+            count = atop(e.end - e.start)
+            useStart = e.start
+            if e.start < start:
+                pindex += atop(start - e.start)
+                count -= atop(start - e.start)
+                useStart = start
+            if e.end > end:
+                count -= atop(e.end - end)
+            if count > 0:
+                vm_object_madvise(e.object, pindex, count, behav)
+                if behav == MADV_WILLNEED:
+                    vm_map_pmap_enter(m, useStart, e.protection, e.object, pindex, count << 12,
+                                      MAP_PREFAULT_MADVISE)
+            e = e.next
+    return KERN_SUCCESS
+
+
+# -- sync (MAP-27..30) -----------------------------------------------------------------------------
+
+def vm_map_sync(m: VmMap, start: int, end: int, syncio: bool, invalidate: bool) -> int:
+    start, end = _range_check(m, start, end)
+    found, e = m.lookup_entry(start)
+    if not found:
+        return KERN_INVALID_ADDRESS
+    if start == end:
+        start = e.start
+        end = e.end
+    cur = e
+    while cur is not m.header and cur.start < end:
+        if invalidate and cur.eflags & MAP_ENTRY_USER_WIRED:
+            return KERN_INVALID_ARGUMENT
+        if end > cur.end and (cur.next is m.header or cur.end != cur.next.start):
+            return KERN_INVALID_ADDRESS
+        cur = cur.next
+    if invalidate:
+        pmap_mod.pmap_remove(m.pmap, start, end)
+    cur = e
+    while cur is not m.header and cur.start < end:
+        offset = cur.offset + (start - cur.start)
+        size = (cur.end if end > cur.end else end) - start
+        vm_object_sync(cur.object, offset, size, syncio, invalidate)
+        start += size
+        cur = cur.next
+    return KERN_SUCCESS
+
+
+# -- wire / unwire (MAP-31..36) --------------------------------------------------------------------
+
+def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
+    from .fault import vm_fault_unwire, vm_fault_wire
+    user = bool(flags & VM_MAP_WIRE_USER)
+    holesok = bool(flags & VM_MAP_WIRE_HOLESOK)
+    m.lock()
+    start, end = _range_check(m, start, end)
+    if start == end:
+        # MAP-36: FreeBSD 7 would leave a zero-length IN_TRANSITION entry and later hang; we take
+        # the later FreeBSD fix (early success).  docs/errata.md.
+        found, _ = m.lookup_entry(start)
+        return KERN_SUCCESS if (found or holesok) else KERN_INVALID_ADDRESS
+    found, first = m.lookup_entry(start)
+    if not found:
+        if holesok:
+            first = first.next
+        else:
+            return KERN_INVALID_ADDRESS
+    rv = KERN_SUCCESS
+    processed = []
+    failed = None
+    e = first
+    while e is not m.header and e.start < end:
+        vm_map_clip_start(m, e, start)
+        vm_map_clip_end(m, e, end)
+        e.eflags |= MAP_ENTRY_IN_TRANSITION
+        processed.append(e)
+        if e.wired_count == 0:
+            e.wired_count = 1
+            m.lock()
+            r = vm_fault_wire(m, e.start, e.end, user,
+                              e.object is not None and e.object.type == OBJT_DEVICE)
+            if r != KERN_SUCCESS:
+                failed = e
+                rv = r
+                break
+        elif not (user and e.eflags & MAP_ENTRY_USER_WIRED):
+            e.wired_count += 1
+        if (not holesok and e.end < end and (e.next is m.header or e.next.start != e.end)):
+            rv = KERN_INVALID_ADDRESS
+            break
+        e = e.next
+    for e in processed:
+        if rv == KERN_SUCCESS:
+            if user:
+                e.eflags |= MAP_ENTRY_USER_WIRED
+        elif e is failed:
+            e.wired_count = 0
+        elif not (user and e.eflags & MAP_ENTRY_USER_WIRED):
+            e.wired_count -= 1
+            if e.wired_count == 0:
+                vm_fault_unwire(m, e.start, e.end,
+                                e.object is not None and e.object.type == OBJT_DEVICE)
+        e.eflags &= ~MAP_ENTRY_IN_TRANSITION
+    for e in processed:
+        if e.next is not None:           # still linked (simplify may have merged it away)
+            vm_map_simplify_entry(m, e)
+    return rv
+
+
+def vm_map_unwire(m: VmMap, start: int, end: int, flags: int) -> int:
+    from .fault import vm_fault_unwire
+    user = bool(flags & VM_MAP_WIRE_USER)
+    holesok = bool(flags & VM_MAP_WIRE_HOLESOK)
+    m.lock()
+    start, end = _range_check(m, start, end)
+    if start == end:
+        found, _ = m.lookup_entry(start)       # MAP-36 deviation, as in vm_map_wire
+        return KERN_SUCCESS if (found or holesok) else KERN_INVALID_ADDRESS
+    found, first = m.lookup_entry(start)
+    if not found:
+        if holesok:
+            first = first.next
+        else:
+            return KERN_INVALID_ADDRESS
+    rv = KERN_SUCCESS
+    processed = []
+    e = first
+    while e is not m.header and e.start < end:
+        vm_map_clip_start(m, e, start)
+        vm_map_clip_end(m, e, end)
+        e.eflags |= MAP_ENTRY_IN_TRANSITION
+        processed.append(e)
+        if (not holesok and e.end < end and (e.next is m.header or e.next.start != e.end)):
+            rv = KERN_INVALID_ADDRESS
+            break
+        syswired = e.wired_count - (1 if e.eflags & MAP_ENTRY_USER_WIRED else 0)
+        if not user and syswired <= 0:
+            rv = KERN_INVALID_ARGUMENT
+            break
+        e = e.next
+    for e in processed:
+        if rv == KERN_SUCCESS and (not user or e.eflags & MAP_ENTRY_USER_WIRED):
+            if user:
+                e.eflags &= ~MAP_ENTRY_USER_WIRED
+            e.wired_count -= 1
+            if e.wired_count == 0:
+                vm_fault_unwire(m, e.start, e.end,
+                                e.object is not None and e.object.type == OBJT_DEVICE)
+        e.eflags &= ~MAP_ENTRY_IN_TRANSITION
+    for e in processed:
+        if e.next is not None:
+            vm_map_simplify_entry(m, e)
+    return rv
+
+
+# -- stacks (MAP-37..44) ---------------------------------------------------------------------------
+
+def vm_map_stack(m: VmMap, addrbos: int, max_ssize: int, prot: int, max_prot: int, cow: int,
+                 proc) -> int:
+    kernel = m.kernel
+    orient = cow & (MAP_STACK_GROWS_DOWN | MAP_STACK_GROWS_UP)
+    cow &= ~orient
+    if addrbos < m.min_offset or addrbos > m.max_offset or addrbos + max_ssize < addrbos:
+        return KERN_NO_SPACE
+    sgrowsiz = kernel.sgrowsiz
+    init_ssize = max_ssize if max_ssize < sgrowsiz else sgrowsiz
+    from ..resource import RLIMIT_VMEM
+    vmemlim = proc.lim_cur(RLIMIT_VMEM)
+    m.lock()
+    found, prev = m.lookup_entry(addrbos)
+    if found:
+        return KERN_NO_SPACE
+    if m.size + init_ssize > vmemlim:
+        return KERN_NO_SPACE
+    if prev.next is not m.header and prev.next.start < addrbos + max_ssize:
+        return KERN_NO_SPACE
+    if orient == MAP_STACK_GROWS_DOWN:
+        bot = addrbos + max_ssize - init_ssize
+        top = bot + init_ssize
+    elif orient == MAP_STACK_GROWS_UP:
+        bot = addrbos
+        top = bot + init_ssize
+    else:
+        bot = round_page(addrbos + max_ssize // 2 - init_ssize // 2)
+        top = bot + init_ssize
+    rv = vm_map_insert(m, None, 0, bot, top, prot, max_prot, cow)
+    if rv == KERN_SUCCESS:
+        if prev is not m.header:
+            # the insert may have extended prev; split the stack piece back off
+            if prev.end > bot:
+                vm_map_clip_end(m, prev, bot)
+            new_entry = prev.next
+        else:
+            new_entry = m.header.next
+        if new_entry.end != top or new_entry.start != bot:
+            raise AssertionError("vm_map_stack: bad entry after insert")
+        new_entry.avail_ssize = max_ssize - init_ssize
+        if orient & MAP_STACK_GROWS_DOWN:
+            new_entry.eflags |= MAP_ENTRY_GROWS_DOWN
+        if orient & MAP_STACK_GROWS_UP:
+            new_entry.eflags |= MAP_ENTRY_GROWS_UP
+    return rv
+
+
+def vm_map_growstack(proc, addr: int) -> int:
+    from ..resource import RLIMIT_STACK, RLIMIT_VMEM
+    vm = proc.p_vmspace
+    m = vm.vm_map
+    kernel = m.kernel
+    sgrowsiz = kernel.sgrowsiz
+    stacklim = proc.lim_cur(RLIMIT_STACK)
+    vmemlim = proc.lim_cur(RLIMIT_VMEM)
+    found, prev = m.lookup_entry(addr)
+    if found:
+        return KERN_SUCCESS
+    nxt = prev.next
+    if prev is not m.header and prev.eflags & MAP_ENTRY_GROWS_UP:
+        stack = prev
+        grow_down = False
+        limit_end = nxt.start if nxt is not m.header else m.max_offset
+    elif nxt is not m.header and nxt.eflags & MAP_ENTRY_GROWS_DOWN:
+        stack = nxt
+        grow_down = True
+        if prev is m.header:
+            limit_end = stack.start - stack.avail_ssize
+        else:
+            limit_end = prev.end
+    else:
+        return KERN_SUCCESS
+    if grow_down:
+        grow = round_page(stack.start - addr)
+        max_grow = stack.start - limit_end
+    else:
+        grow = round_page(addr + 1 - stack.end)
+        max_grow = limit_end - stack.end
+    if grow > stack.avail_ssize:
+        return KERN_NO_SPACE
+    if grow > max_grow:
+        m.lock()
+        stack.avail_ssize = max_grow
+        return KERN_NO_SPACE
+    is_procstack = addr >= vm.vm_maxsaddr
+    if is_procstack and (vm.vm_ssize << 12) + grow > stacklim:
+        return KERN_NO_SPACE
+    grow = ((grow + sgrowsiz - 1) // sgrowsiz) * sgrowsiz
+    if grow > stack.avail_ssize:
+        grow = stack.avail_ssize
+    if is_procstack and (vm.vm_ssize << 12) + grow > stacklim:
+        grow = stacklim - (vm.vm_ssize << 12)
+    if m.size + grow > vmemlim:
+        return KERN_NO_SPACE
+    m.lock()
+    if grow_down:
+        new_start = stack.start - grow
+        if new_start < limit_end:
+            new_start = limit_end
+            stack.avail_ssize = max_grow
+        rv = vm_map_insert(m, None, 0, new_start, stack.start, kernel.sv_stackprot, VM_PROT_ALL, 0)
+        if rv == KERN_SUCCESS:
+            if prev is not m.header and prev.end > new_start:
+                vm_map_clip_end(m, prev, new_start)
+            new_entry = stack.prev
+            if new_entry.start != new_start or new_entry.end != stack.start:
+                raise AssertionError("vm_map_growstack: bad entry")
+            new_entry.avail_ssize = stack.avail_ssize - (new_entry.end - new_entry.start)
+            stack.eflags &= ~MAP_ENTRY_GROWS_DOWN
+            new_entry.eflags |= MAP_ENTRY_GROWS_DOWN
+            # the old piece and the new one may now be alike: only simplify merges them, and
+            # FreeBSD does not call it here, so they stay separate entries.
+            grown_start, grown_end = new_start, stack.start
+    else:
+        new_end = stack.end + grow
+        if new_end > limit_end:
+            new_end = limit_end
+        if not vm_object_coalesce(stack.object, stack.offset, stack.end - stack.start,
+                                  new_end - stack.end):
+            return KERN_FAILURE
+        m.size += new_end - stack.end
+        grown_start, grown_end = stack.end, new_end
+        stack.avail_ssize -= new_end - stack.end
+        stack.end = new_end
+        m._refresh(stack)
+        rv = KERN_SUCCESS
+    if rv == KERN_SUCCESS and is_procstack:
+        vm.vm_ssize += atop(grown_end - grown_start)
+    if rv == KERN_SUCCESS and m.flags & MAP_WIREFUTURE:
+        vm_map_wire(m, grown_start, grown_end, VM_MAP_WIRE_USER)
+    return rv
+
+
+# -- fault-time lookup (MAP-45..49) ----------------------------------------------------------------
+
+def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
+    """Returns (rv, entry, object, pindex, prot, wired)."""
+    found, e = m.lookup_entry(vaddr)
+    if not found:
+        return KERN_INVALID_ADDRESS, None, None, 0, 0, False
+    fault_type = fault_typea
+    prot = e.max_protection if fault_typea & VM_PROT_OVERRIDE_WRITE else e.protection
+    fault_type &= VM_PROT_ALL
+    if (fault_type & prot) != fault_type:
+        return KERN_PROTECTION_FAILURE, e, None, 0, 0, False
+    if (e.eflags & MAP_ENTRY_USER_WIRED and e.eflags & MAP_ENTRY_COW
+            and fault_type & VM_PROT_WRITE and not fault_typea & VM_PROT_OVERRIDE_WRITE):
+        return KERN_PROTECTION_FAILURE, e, None, 0, 0, False
+    wired = e.wired_count != 0
+    if wired:
+        prot = fault_type = e.protection
+    if e.eflags & MAP_ENTRY_NEEDS_COPY:
+        if fault_type & VM_PROT_WRITE:
+            m.lock()
+            e.object, e.offset = vm_object_shadow(e.object, e.offset, atop(e.end - e.start))
+            e.eflags &= ~MAP_ENTRY_NEEDS_COPY
+        else:
+            prot &= ~VM_PROT_WRITE
+    if e.object is None and not m.system_map:
+        m.lock()
+        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.offset = 0
+    pindex = atop(vaddr - e.start + e.offset)
+    return KERN_SUCCESS, e, e.object, pindex, prot, wired
+
+
+def vm_map_modflags(m: VmMap, set_: int, clear: int) -> None:
+    m.flags = (m.flags | set_) & ~clear
+
+
+# -- vmspace and fork (FORK-1..4) ------------------------------------------------------------------
+
+class Vmspace:
+    def __init__(self, kernel, min_offset: int, max_offset: int):
+        self.vm_map = VmMap(min_offset, max_offset, kernel)
+        self.vm_map.vmspace = self
+        self.vm_refcnt = 1
+        self.vm_tsize = self.vm_dsize = self.vm_ssize = 0
+        self.vm_taddr = self.vm_daddr = self.vm_maxsaddr = 0
+        self.vm_swrss = 0
+
+    @property
+    def vm_pmap(self) -> Pmap:
+        return self.vm_map.pmap
+
+
+def vmspace_free(vm: Vmspace) -> None:
+    vm.vm_refcnt -= 1
+    if vm.vm_refcnt > 0:
+        return
+    m = vm.vm_map
+    m.lock()
+    vm_map_delete(m, m.min_offset, m.max_offset)
+
+
+def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry) -> None:
+    """vm_map_copy_entry (FORK-3)."""
+    from .fault import vm_fault_copy_entry
+    if src.eflags & MAP_ENTRY_IS_SUB_MAP:
+        return
+    if src.wired_count == 0:
+        if not src.eflags & MAP_ENTRY_NEEDS_COPY:
+            pmap_mod.pmap_protect(src_map.pmap, src.start, src.end, src.protection & ~VM_PROT_WRITE)
+        obj = src.object
+        if obj is not None:
+            if obj.handle is None and obj.type in (OBJT_DEFAULT, OBJT_SWAP):
+                vm_object_collapse(obj)
+                if obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT:
+                    vm_object_split(src)
+                    obj = src.object
+            vm_object_reference(obj)
+            obj.flags &= ~OBJ_ONEMAPPING
+            dst.object = obj
+            dst.offset = src.offset
+            src.eflags |= MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY
+            dst.eflags |= MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY
+        else:
+            dst.object = None
+            dst.offset = 0
+    else:
+        vm_fault_copy_entry(dst_map, src_map, dst, src)
+
+
+def vmspace_fork(vm1: Vmspace) -> Vmspace:
+    old_map = vm1.vm_map
+    kernel = old_map.kernel
+    old_map.lock()
+    vm2 = Vmspace(kernel, old_map.min_offset, old_map.max_offset)
+    # FreeBSD bcopy()s vm_startcopy..vm_endcopy: the segment sizes and addresses come along as is
+    for f in ("vm_swrss", "vm_tsize", "vm_dsize", "vm_ssize", "vm_taddr", "vm_daddr", "vm_maxsaddr"):
+        setattr(vm2, f, getattr(vm1, f))
+    new_map = vm2.vm_map
+    new_map.timestamp = 1
+    for old in list(old_map.entries()):
+        inh = old.inheritance
+        if inh == VM_INHERIT_NONE:
+            continue
+        new = VmMapEntry()
+        new.copy_fields_from(old)
+        new.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
+        new.wired_count = 0
+        if inh == VM_INHERIT_SHARE:
+            obj = old.object
+            if obj is None:
+                obj = vm_object_allocate(kernel, OBJT_DEFAULT, atop(old.end - old.start))
+                old.object = obj
+                old.offset = 0
+            if old.eflags & MAP_ENTRY_NEEDS_COPY:
+                old.object, old.offset = vm_object_shadow(old.object, old.offset,
+                                                         atop(old.end - old.start))
+                old.eflags &= ~MAP_ENTRY_NEEDS_COPY
+                obj = old.object
+            obj.flags &= ~OBJ_ONEMAPPING
+            vm_object_reference(obj)
+            new.object = obj
+            new.offset = old.offset
+            new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
+            new_map.entry_link(new_map.header.prev, new)
+            new_map.size += new.end - new.start
+        else:
+            new.object = None
+            new_map.entry_link(new_map.header.prev, new)
+            new_map.size += new.end - new.start
+            _copy_entry(old_map, new_map, old, new)
+    return vm2
+
+
+_unused = (MAP_ENTRY_NOFAULT, VM_PROT_WRITE, VM_INHERIT_COPY, KERN_FAILURE, MAP_ENTRY_BEHAV_MASK)

@@ -1,0 +1,396 @@
+"""vm_object.c: memory objects, shadow chains, copy-on-write plumbing (spec section 5, OBJ-1..15).
+
+An object owns resident pages keyed by page index, and (once paged out) swap blocks.  Anonymous
+objects (DEFAULT/SWAP, handle None) form shadow chains through `backing_object`.
+Invariants: ref_count counts map entries naming the object plus shadows backing onto it plus
+transient holds; shadow_count == len(shadows); a vnode object's own v_object pointer holds no
+reference; every live object is in `vm.objects`; an object with ref_count 0 is terminated at once.
+May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
+"""
+from __future__ import annotations
+
+import itertools
+
+from . import pmap as pmap_mod
+from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_NOSPLIT, OBJ_ONEMAPPING, OBJ_WRITEABLE,
+                    OBJPC_INVAL, OBJPC_NOSYNC, OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
+                    OBJT_VNODE, PAGE_MASK, PG_NOSYNC, PG_REFERENCED, VM_PROT_NONE, VM_PROT_READ,
+                    atop)
+from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
+
+_ids = itertools.count(1)
+
+
+class VmObject:
+    __slots__ = ("vm", "id", "type", "size", "ref_count", "shadow_count", "shadows",
+                 "backing_object", "backing_object_offset", "handle", "flags", "pages",
+                 "resident_page_count", "generation", "swblocks", "vnp_size", "paging_in_progress",
+                 "__weakref__")
+
+    def __init__(self, vm, objtype: int, size: int):
+        self.vm = vm
+        self.id = next(_ids)
+        self.type = objtype
+        self.size = size                    # pages
+        self.ref_count = 1
+        self.shadow_count = 0
+        self.shadows = set()
+        self.backing_object = None
+        self.backing_object_offset = 0      # bytes
+        self.handle = None
+        self.flags = OBJ_ONEMAPPING if objtype in (OBJT_DEFAULT, OBJT_SWAP) else 0
+        self.pages = {}                     # pindex -> VmPage
+        self.resident_page_count = 0
+        self.generation = 1
+        self.swblocks = {}                  # pindex -> swap block (swap pager metadata)
+        self.vnp_size = 0                   # vnode objects: file size in bytes
+        self.paging_in_progress = 0
+
+    @property
+    def anonymous(self) -> bool:
+        return self.handle is None and self.type in (OBJT_DEFAULT, OBJT_SWAP)
+
+    def __repr__(self):
+        return (f"<vm_object {self.id} type={self.type} size={self.size} ref={self.ref_count} "
+                f"shadow={self.shadow_count} res={self.resident_page_count}>")
+
+
+def pages_in(obj: VmObject, start: int, end: int | None):
+    """Resident (pindex, page) pairs with start <= pindex < end, in index order."""
+    pages = obj.pages
+    if end is None:
+        return sorted((i, m) for i, m in pages.items() if i >= start)
+    if end - start <= len(pages):
+        return [(i, pages[i]) for i in range(start, end) if i in pages]
+    return sorted((i, m) for i, m in pages.items() if start <= i < end)
+
+
+def vm_object_allocate(vm, objtype: int, size: int) -> VmObject:
+    """OBJ-1."""
+    obj = VmObject(vm, objtype, size)
+    vm.objects[obj.id] = obj
+    return obj
+
+
+def vm_object_reference(obj: VmObject | None) -> None:
+    """OBJ-3."""
+    if obj is None:
+        return
+    obj.ref_count += 1
+    if obj.type == OBJT_VNODE:
+        obj.vm.vfs_hooks.vref(obj.handle)
+
+
+def vm_object_deallocate(obj: VmObject | None) -> None:
+    """OBJ-5/OBJ-6: drop one reference; collapse or terminate as the count dictates."""
+    while obj is not None:
+        if obj.type == OBJT_VNODE:
+            obj.ref_count -= 1
+            vp = obj.handle
+            if obj.flags & OBJ_MIGHTBEDIRTY:
+                # What the syncer would do soon after the last writer leaves: write dirty pages
+                # back so that munmap/exit never lose data.
+                vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
+            obj.vm.vfs_hooks.vrele(vp)
+            return
+        obj.ref_count -= 1
+        if obj.ref_count > 1:
+            return
+        if obj.ref_count == 1:
+            if obj.shadow_count == 0:
+                if obj.type in (OBJT_DEFAULT, OBJT_SWAP):
+                    obj.flags |= OBJ_ONEMAPPING
+            elif obj.shadow_count == 1 and obj.anonymous:
+                (shadow,) = obj.shadows
+                if shadow.anonymous and not shadow.flags & OBJ_DEAD:
+                    vm_object_collapse(shadow)
+            return
+        backing = obj.backing_object
+        if backing is not None:
+            backing.shadows.discard(obj)
+            backing.shadow_count -= 1
+            backing.generation += 1
+            obj.backing_object = None
+        vm_object_terminate(obj)
+        obj = backing
+
+
+def vm_object_terminate(obj: VmObject) -> None:
+    """OBJ-7."""
+    vm = obj.vm
+    obj.flags |= OBJ_DEAD
+    if obj.type == OBJT_VNODE and obj.flags & OBJ_MIGHTBEDIRTY:
+        vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
+    phys = vm.phys
+    for m in list(obj.pages.values()):
+        pmap_mod.pmap_remove_all(m)
+        if m.fictitious:
+            del obj.pages[m.pindex]
+            obj.resident_page_count -= 1
+            continue
+        if m.wire_count:
+            # wired pages just leave the object (their wiring entry is gone too in practice)
+            phys.user_wire_count -= 1
+            m.wire_count = 0
+        phys.free(m)
+    if obj.swblocks:
+        vm.swap.free_object(obj)
+    vm.objects.pop(obj.id, None)
+    if obj.type == OBJT_DEVICE and obj.handle is not None:
+        if getattr(obj.handle, "si_object", None) is obj:
+            obj.handle.si_object = None
+
+
+def vm_object_shadow(source: VmObject | None, offset: int, length: int):
+    """OBJ-8: returns (object, offset) for the entry."""
+    if (source is not None and source.ref_count == 1 and source.handle is None
+            and source.type in (OBJT_DEFAULT, OBJT_SWAP)):
+        return source, offset
+    vm = source.vm if source is not None else None
+    result = vm_object_allocate(vm, OBJT_DEFAULT, length)
+    result.backing_object = source
+    if source is not None:
+        source.shadows.add(result)
+        source.shadow_count += 1
+        source.generation += 1
+    result.backing_object_offset = offset
+    return result, 0
+
+
+def _has_page_or_swap(obj: VmObject, pindex: int) -> bool:
+    m = obj.pages.get(pindex)
+    return (m is not None and m.valid) or pindex in obj.swblocks
+
+
+def _shadows_all(obj: VmObject, backing: VmObject) -> bool:
+    """Does obj hide every page of backing that lies in obj's window?"""
+    if obj.resident_page_count == obj.size:
+        return True
+    if backing.type != OBJT_DEFAULT and backing.type != OBJT_SWAP:
+        return False
+    off = atop(obj.backing_object_offset)
+    idx = list(backing.pages) + list(backing.swblocks)
+    for bi in idx:
+        i = bi - off
+        if 0 <= i < obj.size and not _has_page_or_swap(obj, i):
+            return False
+    return True
+
+
+def vm_object_collapse(obj: VmObject) -> None:
+    """OBJ-9."""
+    vm = obj.vm
+    while True:
+        backing = obj.backing_object
+        if backing is None:
+            return
+        if (not obj.anonymous or not backing.anonymous or obj.flags & OBJ_DEAD
+                or backing.flags & OBJ_DEAD or obj.paging_in_progress or backing.paging_in_progress):
+            return
+        off = atop(obj.backing_object_offset)
+        if backing.ref_count == 1:
+            phys = vm.phys
+            for bi, m in list(backing.pages.items()):
+                i = bi - off
+                if i < 0 or i >= obj.size or _has_page_or_swap(obj, i):
+                    pmap_mod.pmap_remove_all(m)
+                    if m.wire_count:
+                        phys.user_wire_count -= 1
+                        m.wire_count = 0
+                    phys.free(m)
+                else:
+                    stale = obj.pages.get(i)
+                    if stale is not None:          # an invalid placeholder page
+                        pmap_mod.pmap_remove_all(stale)
+                        phys.free(stale)
+                    phys.rename(m, obj, i)
+            if backing.swblocks:
+                vm.swap.collapse_transfer(backing, obj, off)
+            bb = backing.backing_object
+            obj.backing_object = bb
+            if bb is not None:
+                bb.shadows.discard(backing)
+                bb.shadows.add(obj)
+                bb.generation += 1
+            obj.backing_object_offset += backing.backing_object_offset
+            backing.backing_object = None
+            backing.shadows.clear()
+            backing.shadow_count = 0
+            backing.ref_count = 0
+            backing.flags |= OBJ_DEAD
+            vm.objects.pop(backing.id, None)
+            vm.stats["object_collapses"] += 1
+        else:
+            if not _shadows_all(obj, backing):
+                return
+            bb = backing.backing_object
+            backing.shadows.discard(obj)
+            backing.shadow_count -= 1
+            backing.generation += 1
+            obj.backing_object = bb
+            if bb is not None:
+                bb.shadows.add(obj)
+                bb.shadow_count += 1
+                bb.ref_count += 1
+                bb.generation += 1
+            obj.backing_object_offset += backing.backing_object_offset
+            backing.ref_count -= 1
+            vm.stats["object_bypasses"] += 1
+
+
+def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool) -> None:
+    """OBJ-10 (end 0 = to the end of the object)."""
+    phys = obj.vm.phys
+    for i, m in pages_in(obj, start, end if end else None):
+        if m.wire_count:
+            pmap_mod.pmap_remove_all(m)
+            if not clean_only:
+                m.valid = False
+            continue
+        if clean_only and m.valid:
+            pmap_mod.pmap_page_protect(m, VM_PROT_READ)
+            if m.dirty:
+                continue
+        pmap_mod.pmap_remove_all(m)
+        phys.free(m)
+
+
+def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> None:
+    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object)."""
+    if obj.type != OBJT_VNODE or not obj.flags & OBJ_MIGHTBEDIRTY:
+        return
+    whole = start == 0 and (end == 0 or end >= obj.size)
+    if end == 0:
+        end = obj.size
+    skipped = False
+    todo = []
+    for i, m in sorted(obj.pages.items()):
+        if flags & OBJPC_NOSYNC and m.flags & PG_NOSYNC:
+            skipped = True
+            continue
+        pmap_mod.pmap_page_protect(m, VM_PROT_READ)
+        if start <= i < end and m.valid and m.dirty:
+            todo.append(m)
+    if todo:
+        obj.vm.pager.vnode_pager_putpages(obj, todo, sync=bool(flags & (OBJPC_SYNC | OBJPC_INVAL)))
+    if whole and not skipped:
+        obj.flags &= ~(OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY)
+
+
+def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,
+                       next_size: int) -> bool:
+    """OBJ-12."""
+    if obj is None:
+        return True
+    if obj.type not in (OBJT_DEFAULT, OBJT_SWAP):
+        return False
+    vm_object_collapse(obj)
+    if obj.backing_object is not None:
+        return False
+    prev_pages = atop(prev_size)
+    next_pages = atop(next_size)
+    next_pindex = atop(prev_offset) + prev_pages
+    if obj.ref_count > 1 and obj.size != next_pindex:
+        return False
+    if next_pindex < obj.size:
+        vm_object_page_remove(obj, next_pindex, next_pindex + next_pages, False)
+        if obj.swblocks:
+            obj.vm.swap.free_range(obj, next_pindex, next_pages)
+    if next_pindex + next_pages > obj.size:
+        obj.size = next_pindex + next_pages
+    return True
+
+
+def vm_object_split(entry) -> None:
+    """OBJ-13: give a map entry a private copy of its window of a shared anonymous object."""
+    orig = entry.object
+    if orig is None or orig.type not in (OBJT_DEFAULT, OBJT_SWAP) or orig.ref_count <= 1:
+        return
+    vm = orig.vm
+    offidxstart = atop(entry.offset)
+    size = atop(entry.end - entry.start)
+    new = vm_object_allocate(vm, OBJT_DEFAULT, size)
+    source = orig.backing_object
+    if source is not None:
+        source.ref_count += 1
+        source.shadows.add(new)
+        source.shadow_count += 1
+        source.generation += 1
+        source.flags &= ~OBJ_ONEMAPPING
+        new.backing_object = source
+        new.backing_object_offset = orig.backing_object_offset + entry.offset
+    phys = vm.phys
+    for i, m in pages_in(orig, offidxstart, offidxstart + size):
+        phys.rename(m, new, i - offidxstart)
+    if orig.swblocks:
+        vm.swap.split_transfer(orig, new, offidxstart, size)
+    entry.object = new
+    entry.offset = 0
+    vm_object_deallocate(orig)
+
+
+def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
+                   invalidate: bool) -> None:
+    """OBJ-14."""
+    if obj is None:
+        return
+    while obj.backing_object is not None:
+        offset += obj.backing_object_offset
+        obj = obj.backing_object
+        limit = obj.size * 4096
+        if size > limit - offset:
+            size = max(0, limit - offset)
+    start = atop(offset)
+    end = atop(offset + size + PAGE_MASK)
+    if obj.type == OBJT_VNODE and obj.flags & OBJ_MIGHTBEDIRTY:
+        flags = OBJPC_SYNC if (syncio or invalidate) else 0
+        if invalidate:
+            flags |= OBJPC_INVAL
+        vm_object_page_clean(obj, start, end, flags)
+        if syncio:
+            obj.vm.vfs_hooks.fsync(obj.handle)
+    if invalidate and obj.type in (OBJT_VNODE, OBJT_DEVICE):
+        clean_only = obj.type == OBJT_VNODE and not obj.vm.old_msync
+        vm_object_page_remove(obj, start, end, clean_only)
+
+
+def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int) -> None:
+    """OBJ-15."""
+    if obj is None:
+        return
+    phys = obj.vm.phys
+    for idx in range(pindex, pindex + count):
+        tobj, tidx = obj, idx
+        m = None
+        while True:
+            if advice == MADV_FREE and (tobj.type not in (OBJT_DEFAULT, OBJT_SWAP)
+                                        or not tobj.flags & OBJ_ONEMAPPING):
+                break
+            m = tobj.pages.get(tidx)
+            if m is None and advice == MADV_FREE and tidx in tobj.swblocks:
+                tobj.vm.swap.free_range(tobj, tidx, 1)
+            if m is not None or tobj.backing_object is None:
+                break
+            tidx += atop(tobj.backing_object_offset)
+            tobj = tobj.backing_object
+        if m is None or m.hold_count or m.wire_count or m.fictitious or not m.valid:
+            continue
+        if advice == MADV_WILLNEED:
+            phys.activate(m)
+        elif advice == MADV_DONTNEED:
+            phys.dontneed(m)
+        elif advice == MADV_FREE:
+            pmap_mod.pmap_clear_modify(m)
+            m.dirty = False
+            m.act_count = 0
+            phys.dontneed(m)
+            if tidx in tobj.swblocks:
+                tobj.vm.swap.free_range(tobj, tidx, 1)
+            m.flags |= _MADV_FREED
+
+
+# A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.
+_MADV_FREED = 0x10000
+
+__all__ = [n for n in dir() if n.startswith("vm_object") or n in ("VmObject", "pages_in")]
+_unused = (PG_REFERENCED, VM_PROT_NONE, OBJ_NOSPLIT)

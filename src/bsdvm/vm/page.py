@@ -1,0 +1,192 @@
+"""vm_page.c: physical page frames, the page queues and the global counters (struct vmmeter).
+
+Model: a fixed number of page frames (`PhysMem.npages`).  A frame's bytes exist only while the
+frame holds a page (lazy, like the kernel's PG_ZERO pool: a newly allocated page is zero).
+Invariants: v_free_count + (pages held by objects, wired kernel pages included) == npages;
+a page is on at most one queue; a wired page (wire_count > 0) is on no queue; v_wire_count counts
+wired managed pages once each, fictitious (device) pages never.  May call: nothing above it.
+"""
+from __future__ import annotations
+
+from .param import (PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE, PQ_NONE)
+
+ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+class VmPage:
+    __slots__ = ("object", "pindex", "data", "valid", "dirty", "flags", "wire_count", "hold_count",
+                 "queue", "act_count", "pv", "swapblk")
+
+    def __init__(self, obj, pindex, data, flags=0):
+        self.object = obj
+        self.pindex = pindex
+        self.data = data            # bytearray (managed) or memoryview into device memory
+        self.valid = False
+        self.dirty = False
+        self.flags = flags
+        self.wire_count = 0
+        self.hold_count = 0
+        self.queue = PQ_NONE
+        self.act_count = 0
+        self.pv = {}                # (pmap, vpn) -> None: every translation of this page
+        self.swapblk = None
+
+    @property
+    def fictitious(self) -> bool:
+        return bool(self.flags & PG_FICTITIOUS)
+
+    def __repr__(self):
+        return (f"<vm_page obj={getattr(self.object, 'id', None)} pindex={self.pindex} "
+                f"valid={self.valid} dirty={self.dirty} wire={self.wire_count}>")
+
+
+COUNTER_NAMES = (
+    "v_vm_faults", "v_cow_faults", "v_cow_optim", "v_zfod", "v_ozfod", "v_swapin", "v_swapout",
+    "v_swappgsin", "v_swappgsout", "v_vnodein", "v_vnodeout", "v_vnodepgsin", "v_vnodepgsout",
+    "v_intrans", "v_reactivated", "v_pdwakeups", "v_pdpages", "v_tcached", "v_dfree", "v_pfree",
+    "v_tfree", "v_forks", "v_forkpages", "v_kthreads", "v_prefault",
+)
+
+
+class PhysMem:
+    """The page allocator and queues.  `counters` holds the event counts of struct vmmeter; the
+    gauges (v_free_count, v_wire_count, ...) are derived from the queues so they cannot drift."""
+
+    def __init__(self, npages: int, kernel_wired: int):
+        if kernel_wired >= npages:
+            raise ValueError("physmem too small for the kernel's own wired pages")
+        self.npages = npages
+        self.kernel_wired = kernel_wired        # boot-time wired kernel memory (PAGE-4)
+        self.free_count = npages - kernel_wired
+        self.user_wire_count = 0                # managed pages with wire_count > 0
+        self.active = {}                        # page -> None, in LRU order
+        self.inactive = {}
+        self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self.free_at_boot = self.free_count
+        self.pagedaemon = None                  # set by the kernel: called when memory runs short
+
+    # -- gauges -------------------------------------------------------------------------------
+    @property
+    def v_wire_count(self) -> int:
+        return self.kernel_wired + self.user_wire_count
+
+    # -- allocation -----------------------------------------------------------------------------
+    def alloc(self, obj, pindex) -> VmPage | None:
+        """vm_page_alloc: a zero-filled page, or None when no frame can be had even after the
+        page daemon ran."""
+        if self.free_count == 0 and self.pagedaemon is not None:
+            self.pagedaemon(1)
+        if self.free_count == 0:
+            return None
+        self.free_count -= 1
+        m = VmPage(obj, pindex, bytearray(PAGE_SIZE))
+        obj.pages[pindex] = m
+        obj.resident_page_count += 1
+        if self.pagedaemon is not None and self.free_count < self.free_min:
+            self.pagedaemon(0)
+        return m
+
+    free_min = 0
+
+    def free(self, m: VmPage) -> None:
+        """vm_page_free: the page leaves its object and its frame returns to the free pool.
+        Translations must already be gone."""
+        obj = m.object
+        if obj is not None:
+            if obj.pages.get(m.pindex) is m:
+                del obj.pages[m.pindex]
+                obj.resident_page_count -= 1
+            m.object = None
+        if m.flags & PG_FICTITIOUS:
+            return
+        if m.wire_count:
+            self.user_wire_count -= 1
+            m.wire_count = 0
+        self._dequeue(m)
+        m.data = None
+        self.free_count += 1
+        self.counters["v_tfree"] += 1
+
+    # -- queues ---------------------------------------------------------------------------------
+    def _dequeue(self, m: VmPage) -> None:
+        if m.queue == PQ_ACTIVE:
+            del self.active[m]
+        elif m.queue == PQ_INACTIVE:
+            del self.inactive[m]
+        m.queue = PQ_NONE
+
+    def activate(self, m: VmPage) -> None:
+        if m.flags & PG_FICTITIOUS or m.wire_count:
+            return
+        if m.queue == PQ_ACTIVE:
+            # move to the tail: most recently used
+            del self.active[m]
+        else:
+            if m.queue == PQ_INACTIVE:
+                self.counters["v_reactivated"] += 1
+            self._dequeue(m)
+            m.queue = PQ_ACTIVE
+        self.active[m] = None
+        if m.act_count < 5:
+            m.act_count = 5
+
+    def deactivate(self, m: VmPage) -> None:
+        if m.flags & PG_FICTITIOUS or m.wire_count or m.queue == PQ_INACTIVE:
+            return
+        self._dequeue(m)
+        m.queue = PQ_INACTIVE
+        self.inactive[m] = None
+
+    def dontneed(self, m: VmPage) -> None:
+        """vm_page_dontneed (PAGE-6): deactivate; never frees, never zeroes."""
+        m.flags &= ~PG_REFERENCED
+        m.act_count = 0
+        self.deactivate(m)
+
+    def wire(self, m: VmPage) -> None:
+        """vm_page_wire (PAGE-3)."""
+        if m.flags & PG_FICTITIOUS:
+            return
+        if m.wire_count == 0:
+            self._dequeue(m)
+            self.user_wire_count += 1
+        m.wire_count += 1
+
+    def unwire(self, m: VmPage, activate: bool = True) -> None:
+        if m.flags & PG_FICTITIOUS:
+            return
+        if m.wire_count == 0:
+            raise AssertionError("vm_page_unwire: page not wired")
+        m.wire_count -= 1
+        if m.wire_count == 0:
+            self.user_wire_count -= 1
+            if activate:
+                self.activate(m)
+            else:
+                self.deactivate(m)
+
+    def rename(self, m: VmPage, new_obj, new_pindex) -> None:
+        """vm_page_rename: move a page to another object; it becomes dirty (PAGE-2)."""
+        old = m.object
+        if old is not None and old.pages.get(m.pindex) is m:
+            del old.pages[m.pindex]
+            old.resident_page_count -= 1
+        m.object = new_obj
+        m.pindex = new_pindex
+        new_obj.pages[new_pindex] = m
+        new_obj.resident_page_count += 1
+        m.dirty = True
+
+    # -- statistics -----------------------------------------------------------------------------
+    def stats(self) -> dict:
+        d = dict(self.counters)
+        d.update(
+            v_page_size=PAGE_SIZE,
+            v_page_count=self.npages,
+            v_free_count=self.free_count,
+            v_wire_count=self.v_wire_count,
+            v_active_count=len(self.active),
+            v_inactive_count=len(self.inactive),
+            v_cache_count=0,
+        )
+        return d

@@ -1,0 +1,349 @@
+"""vm_pager.c and the pagers: default/swap (swap_pager.c), vnode (vnode_pager.c), device
+(device_pager.c) — spec section 6.
+
+The vnode pager is also the page cache for file I/O: read(2)/write(2) on a regular file go through
+`vn_read`/`vn_write` here, so a file's resident pages and its host file never disagree about what a
+reader sees (FreeBSD's merged VM/buffer cache).  Swap space is one sparse host file with a block
+allocator; a block holds one page.
+Invariants: a resident vnode page at index i holds the file's bytes [i*PAGE_SIZE, (i+1)*PAGE_SIZE)
+as a reader should see them (zero past EOF); every allocated swap block belongs to exactly one
+(object, pindex).  May call: vm.page, vm.pmap, vm.object, the VFS through vnode methods.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from . import pmap as pmap_mod
+from .object import pages_in, vm_object_allocate, vm_object_page_remove
+from .page import ZERO_PAGE
+from .param import (OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
+                    OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, VM_PAGER_BAD,
+                    VM_PAGER_ERROR, VM_PAGER_FAIL, VM_PAGER_OK, VM_PROT_READ, atop, round_page)
+from .page import VmPage
+
+PROT_READ = 1
+
+
+class SwapSpace:
+    """swap_pager.c's backing store: a sparse host file and a block allocator (one page a block)."""
+
+    def __init__(self, nbytes: int, path: str | None = None):
+        self.nblocks = nbytes // PAGE_SIZE
+        self._own_dir = None
+        if path is None:
+            self._own_dir = tempfile.mkdtemp(prefix="bsdvm-swap-")
+            path = os.path.join(self._own_dir, "swap")
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(self.fd, self.nblocks * PAGE_SIZE)
+        self._free = list(range(self.nblocks - 1, -1, -1))   # pop() gives the lowest block
+        self.owner = {}                                      # block -> (object id, pindex)
+
+    @property
+    def used(self) -> int:
+        return self.nblocks - len(self._free)
+
+    def alloc(self, obj, pindex) -> int | None:
+        if not self._free:
+            return None
+        blk = self._free.pop()
+        self.owner[blk] = (obj.id, pindex)
+        return blk
+
+    def release(self, blk: int) -> None:
+        del self.owner[blk]
+        self._free.append(blk)
+
+    def write(self, blk: int, data) -> None:
+        os.pwrite(self.fd, data, blk * PAGE_SIZE)
+
+    def read(self, blk: int) -> bytes:
+        data = os.pread(self.fd, PAGE_SIZE, blk * PAGE_SIZE)
+        return data.ljust(PAGE_SIZE, b"\0")
+
+    # -- object-level metadata operations used by vm_object -----------------------------------
+    def free_range(self, obj, start: int, count: int) -> None:
+        for i in [i for i in obj.swblocks if start <= i < start + count]:
+            self.release(obj.swblocks.pop(i))
+
+    def free_object(self, obj) -> None:
+        for blk in obj.swblocks.values():
+            self.release(blk)
+        obj.swblocks.clear()
+
+    def collapse_transfer(self, backing, obj, off: int) -> None:
+        for bi, blk in list(backing.swblocks.items()):
+            i = bi - off
+            if 0 <= i < obj.size and i not in obj.swblocks and i not in obj.pages:
+                obj.swblocks[i] = blk
+                self.owner[blk] = (obj.id, i)
+                if obj.type == OBJT_DEFAULT:
+                    obj.type = OBJT_SWAP
+            else:
+                self.release(blk)
+        backing.swblocks.clear()
+
+    def split_transfer(self, orig, new, start: int, size: int) -> None:
+        for i in [i for i in orig.swblocks if start <= i < start + size]:
+            blk = orig.swblocks.pop(i)
+            new.swblocks[i - start] = blk
+            self.owner[blk] = (new.id, i - start)
+        if new.swblocks:
+            new.type = OBJT_SWAP
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self._own_dir is not None:
+            try:
+                os.unlink(self.path)
+                os.rmdir(self._own_dir)
+            except OSError:
+                pass
+            self._own_dir = None
+
+
+class Pagers:
+    """vm_pager_allocate and the per-type getpages/putpages/haspage."""
+
+    def __init__(self, vm):
+        self.vm = vm
+
+    # -- allocation (vm_pager_allocate) ---------------------------------------------------------
+    def vm_pager_allocate(self, objtype, handle, size, prot, off):
+        if objtype == OBJT_DEFAULT:
+            if handle is not None:
+                return None
+            return vm_object_allocate(self.vm, OBJT_DEFAULT, atop(round_page(off + size)))
+        if objtype == OBJT_SWAP:
+            return vm_object_allocate(self.vm, OBJT_SWAP, atop(off + size + PAGE_MASK))
+        if objtype == OBJT_VNODE:
+            return self.vnode_pager_alloc(handle, size, prot, off)
+        if objtype == OBJT_DEVICE:
+            return self.dev_pager_alloc(handle, size, prot, off)
+        return None
+
+    # -- vnode pager ----------------------------------------------------------------------------
+    def vnode_create_vobject(self, vp) -> None:
+        """Made when a regular file is first opened; holds no reference of its own (PGR-3)."""
+        if vp.v_object is not None:
+            return
+        obj = vm_object_allocate(self.vm, OBJT_VNODE, 0)
+        obj.ref_count = 0
+        obj.handle = vp
+        size = vp.host_size()
+        obj.vnp_size = size
+        obj.size = atop(round_page(size))
+        vp.v_object = obj
+
+    def vnode_destroy_vobject(self, vp) -> None:
+        obj = vp.v_object
+        if obj is None:
+            return
+        from .object import vm_object_terminate
+        vm_object_terminate(obj)
+        vp.v_object = None
+
+    def vnode_pager_alloc(self, vp, size, prot, off):
+        if vp is None or self.vm.fail.check("vnode_pager_alloc"):
+            return None
+        obj = vp.v_object
+        if obj is None or obj.flags & 0x0008:       # no object yet, or a dying one
+            self.vnode_create_vobject(vp) if obj is None else None
+            obj = vp.v_object
+        obj.ref_count += 1
+        self.vm.vfs_hooks.vref(vp)
+        return obj
+
+    def vnode_pager_setsize(self, vp, nsize: int) -> None:
+        obj = vp.v_object
+        if obj is None:
+            return
+        osize = obj.vnp_size
+        if nsize == osize:
+            return
+        nobjsize = atop(round_page(nsize))
+        if nsize < osize:
+            if nobjsize < obj.size:
+                vm_object_page_remove(obj, nobjsize, 0, False)
+            if nsize & PAGE_MASK:
+                m = obj.pages.get(atop(nsize))
+                if m is not None and m.valid:
+                    base = nsize & PAGE_MASK
+                    m.data[base:] = bytes(PAGE_SIZE - base)
+        obj.vnp_size = nsize
+        obj.size = nobjsize
+
+    def vn_read(self, vp, offset: int, n: int) -> bytes:
+        """Coherent read(2): resident pages win over the host file."""
+        obj = vp.v_object
+        size = vp.host_size() if obj is None else obj.vnp_size
+        if offset >= size or n <= 0:
+            return b""
+        n = min(n, size - offset)
+        buf = bytearray(vp.host_pread(offset, n).ljust(n, b"\0"))
+        if obj is not None and obj.pages:
+            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
+            for i, m in pages_in(obj, first, last + 1):
+                if not m.valid:
+                    continue
+                pstart = i << PAGE_SHIFT
+                lo = max(offset, pstart)
+                hi = min(offset + n, pstart + PAGE_SIZE)
+                buf[lo - offset:hi - offset] = m.data[lo - pstart:hi - pstart]
+        return bytes(buf)
+
+    def vn_write(self, vp, offset: int, data) -> None:
+        """Coherent write(2): the host file and any resident page both take the bytes."""
+        data = bytes(data)
+        if not data:
+            return
+        vp.host_pwrite(offset, data)
+        obj = vp.v_object
+        if obj is not None and obj.pages:
+            n = len(data)
+            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
+            for i, m in pages_in(obj, first, last + 1):
+                if not m.valid:
+                    continue
+                pstart = i << PAGE_SHIFT
+                lo = max(offset, pstart)
+                hi = min(offset + n, pstart + PAGE_SIZE)
+                m.data[lo - pstart:hi - pstart] = data[lo - offset:hi - offset]
+
+    def vnode_pager_getpages(self, obj, m, behind: int = 0, ahead: int = 0, lo_limit=None,
+                             hi_limit=None) -> int:
+        """PGR-4: read page m (and a read-ahead cluster) from the file; zero past EOF."""
+        vp = obj.handle
+        pindex = m.pindex
+        if (pindex << PAGE_SHIFT) >= obj.vnp_size:
+            return VM_PAGER_BAD
+        first = pindex
+        last = pindex
+        phys = self.vm.phys
+        extra = []
+        maxidx = atop(round_page(obj.vnp_size)) - 1
+        if hi_limit is not None:
+            maxidx = min(maxidx, hi_limit)
+        while ahead and last < maxidx and (last + 1) not in obj.pages and phys.free_count > phys.free_min:
+            pg = phys.alloc(obj, last + 1)
+            if pg is None:
+                break
+            extra.append(pg)
+            last += 1
+            ahead -= 1
+        lo = 0 if lo_limit is None else lo_limit
+        while behind and first > lo and (first - 1) not in obj.pages and phys.free_count > phys.free_min:
+            pg = phys.alloc(obj, first - 1)
+            if pg is None:
+                break
+            extra.append(pg)
+            first -= 1
+            behind -= 1
+        try:
+            data = vp.host_pread(first << PAGE_SHIFT, (last - first + 1) << PAGE_SHIFT)
+        except OSError:
+            for pg in extra:
+                phys.free(pg)
+            return VM_PAGER_ERROR
+        eof = obj.vnp_size
+        for pg in [m] + extra:
+            base = (pg.pindex - first) << PAGE_SHIFT
+            chunk = data[base:base + PAGE_SIZE]
+            pstart = pg.pindex << PAGE_SHIFT
+            if pstart + PAGE_SIZE > eof:
+                chunk = chunk[:max(0, eof - pstart)]
+            pg.data[:len(chunk)] = chunk
+            if len(chunk) < PAGE_SIZE:
+                pg.data[len(chunk):] = ZERO_PAGE[:PAGE_SIZE - len(chunk)]
+            pg.valid = True
+            pg.dirty = False
+            if pg is not m:
+                phys.deactivate(pg)
+        c = phys.counters
+        c["v_vnodein"] += 1
+        c["v_vnodepgsin"] += last - first + 1
+        return VM_PAGER_OK
+
+    def vnode_pager_putpages(self, obj, pages, sync: bool) -> None:
+        """Write dirty pages back: only the bytes inside the file size (PGR, issue 3)."""
+        vp = obj.handle
+        eof = obj.vnp_size
+        written = 0
+        for m in pages:
+            pstart = m.pindex << PAGE_SHIFT
+            if pstart < eof:
+                n = min(PAGE_SIZE, eof - pstart)
+                vp.host_pwrite(pstart, bytes(m.data[:n]))
+                written += 1
+            m.dirty = False
+        if written:
+            c = self.vm.phys.counters
+            c["v_vnodeout"] += 1
+            c["v_vnodepgsout"] += written
+            vp.touch_mtime()
+        if sync:
+            self.vm.vfs_hooks.fsync(vp)
+
+    # -- device pager ---------------------------------------------------------------------------
+    def dev_pager_alloc(self, cdev, size, prot, foff):
+        """PGR-5: every page of the range is probed with the requested protection."""
+        if foff & PAGE_MASK:
+            return None
+        d_mmap = cdev.si_devsw.d_mmap
+        off = foff
+        end = foff + round_page(size)
+        while off < end:
+            err, _ = d_mmap(cdev, off, prot) if d_mmap is not None else (19, 0)
+            if err:
+                return None
+            off += PAGE_SIZE
+        npages = atop(foff + size)
+        obj = cdev.si_object
+        if obj is None:
+            obj = vm_object_allocate(self.vm, OBJT_DEVICE, npages)
+            obj.handle = cdev
+            cdev.si_object = obj
+        else:
+            obj.ref_count += 1
+            if npages > obj.size:
+                obj.size = npages
+        return obj
+
+    def dev_pager_getpage(self, obj, pindex: int):
+        cdev = obj.handle
+        err, paddr = cdev.si_devsw.d_mmap(cdev, pindex << PAGE_SHIFT, PROT_READ)
+        if err:
+            return None
+        m = VmPage(obj, pindex, memoryview(cdev.si_memory)[paddr:paddr + PAGE_SIZE],
+                   PG_FICTITIOUS)
+        m.valid = True
+        obj.pages[pindex] = m
+        obj.resident_page_count += 1
+        return m
+
+    # -- swap pager -----------------------------------------------------------------------------
+    def swap_pager_getpage(self, obj, m) -> int:
+        blk = obj.swblocks.get(m.pindex)
+        if blk is None:
+            return VM_PAGER_FAIL
+        m.data[:] = self.vm.swap.read(blk)
+        m.valid = True
+        m.dirty = False
+        m.swapblk = blk
+        c = self.vm.phys.counters
+        c["v_swapin"] += 1
+        c["v_swappgsin"] += 1
+        return VM_PAGER_OK
+
+    def haspage(self, obj, pindex: int) -> bool:
+        if obj.type == OBJT_VNODE:
+            return (pindex << PAGE_SHIFT) < obj.vnp_size
+        if obj.type == OBJT_DEVICE:
+            return True
+        return pindex in obj.swblocks
+
+
+_unused = (OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, VM_PAGER_BAD, VM_PROT_READ, pmap_mod)
