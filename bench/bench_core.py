@@ -1,0 +1,202 @@
+"""Benchmarks for issue 2 (run: python bench/bench_core.py [--quick]).  Never run as tests.
+
+Each figure is set beside the same work on the host kernel through Python's mmap module and ctypes
+(libc mmap/munmap/mprotect), measured in the same run, and reported as a ratio (model / host).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import json
+import mmap as host_mmap
+import sys
+import time
+
+from bsdvm import Kernel, mman
+
+PAGE = 4096
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+H_PROT_READ, H_PROT_WRITE = host_mmap.PROT_READ, host_mmap.PROT_WRITE
+H_MAP_PRIVATE, H_MAP_ANON = host_mmap.MAP_PRIVATE, host_mmap.MAP_ANONYMOUS
+
+
+def per_op(fn, n):
+    t = time.perf_counter()
+    fn(n)
+    return (time.perf_counter() - t) / n
+
+
+# -- model side ------------------------------------------------------------------------------------
+
+def model_entries(k, p, n):
+    """n live entries: one-page anonymous mappings with alternating protection (no coalescing)."""
+    for i in range(n):
+        prot = mman.PROT_READ if i % 2 else mman.PROT_READ | mman.PROT_WRITE
+        p.mmap(0, PAGE, prot, mman.MAP_ANON | mman.MAP_PRIVATE)
+
+
+def bench_entries_model(n_live, ops):
+    with Kernel(physmem="512M") as k:
+        k.sysctl("vm.max_proc_mmap", 0)
+        p = k.spawn()
+        model_entries(k, p, n_live)
+        big = p.mmap(0, 64 * PAGE, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+
+        def pairs(n):
+            for _ in range(n):
+                a = p.mmap(0, PAGE, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+                p.munmap(a, PAGE)
+
+        def split(n):
+            mid = big + 32 * PAGE
+            for _ in range(n):
+                p.mprotect(mid, PAGE, mman.PROT_READ)
+                p.mprotect(mid, PAGE, 3)
+        return per_op(pairs, ops), per_op(split, ops) / 2
+
+
+def bench_entries_host(n_live, ops):
+    live = []
+    for i in range(n_live):
+        prot = H_PROT_READ if i % 2 else H_PROT_READ | H_PROT_WRITE
+        a = libc.mmap(None, PAGE, prot, H_MAP_PRIVATE | H_MAP_ANON, -1, 0)
+        if a in (None, ctypes.c_void_p(-1).value):
+            break
+        live.append(a)
+    big = libc.mmap(None, 64 * PAGE, 3, H_MAP_PRIVATE | H_MAP_ANON, -1, 0)
+
+    def pairs(n):
+        for _ in range(n):
+            a = libc.mmap(None, PAGE, 3, H_MAP_PRIVATE | H_MAP_ANON, -1, 0)
+            libc.munmap(a, PAGE)
+
+    def split(n):
+        mid = big + 32 * PAGE
+        for _ in range(n):
+            libc.mprotect(mid, PAGE, H_PROT_READ)
+            libc.mprotect(mid, PAGE, 3)
+    r = per_op(pairs, ops), per_op(split, ops) / 2, len(live)
+    for a in live:
+        libc.munmap(a, PAGE)
+    libc.munmap(big, 64 * PAGE)
+    return r
+
+
+def bench_mprotect_size(mapping_bytes, ops):
+    with Kernel(physmem="512M") as k:
+        p = k.spawn()
+        a = p.mmap(0, mapping_bytes, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        mid = a + (mapping_bytes // 2 // PAGE) * PAGE
+
+        def run(n):
+            for _ in range(n):
+                p.mprotect(mid, PAGE, mman.PROT_READ)
+                p.mprotect(mid, PAGE, 3)
+        model = per_op(run, ops) / 2
+    h = libc.mmap(None, mapping_bytes, 3, H_MAP_PRIVATE | H_MAP_ANON, -1, 0)
+    hmid = h + (mapping_bytes // 2 // PAGE) * PAGE
+
+    def hrun(n):
+        for _ in range(n):
+            libc.mprotect(hmid, PAGE, H_PROT_READ)
+            libc.mprotect(hmid, PAGE, 3)
+    host = per_op(hrun, ops) / 2
+    libc.munmap(h, mapping_bytes)
+    return model, host
+
+
+def bench_first_touch(nbytes):
+    npages = nbytes // PAGE
+    with Kernel(physmem=max(4 * nbytes, 256 << 20)) as k:
+        p = k.spawn()
+        a = p.mmap(0, nbytes, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        t = time.perf_counter()
+        for i in range(npages):
+            p.mem_write(a + i * PAGE, b"\1")
+        model = npages / (time.perf_counter() - t)
+    m = host_mmap.mmap(-1, nbytes)
+    t = time.perf_counter()
+    for i in range(npages):
+        m[i * PAGE] = 1
+    host = npages / (time.perf_counter() - t)
+    m.close()
+    return model, host
+
+
+def bench_copy(nbytes, chunk):
+    buf = bytes(range(256)) * (chunk // 256)
+    with Kernel(physmem=max(4 * nbytes, 256 << 20)) as k:
+        p = k.spawn()
+        a = p.mmap(0, nbytes, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        for off in range(0, nbytes, PAGE):
+            p.mem_write(a + off, b"\0")            # make it resident first
+        t = time.perf_counter()
+        for off in range(0, nbytes, chunk):
+            p.mem_write(a + off, buf)
+        w = nbytes / (time.perf_counter() - t) / 1e6
+        t = time.perf_counter()
+        for off in range(0, nbytes, chunk):
+            p.mem_read(a + off, chunk)
+        r = nbytes / (time.perf_counter() - t) / 1e6
+    m = host_mmap.mmap(-1, nbytes)
+    m[:] = bytes(nbytes)
+    t = time.perf_counter()
+    for off in range(0, nbytes, chunk):
+        m[off:off + chunk] = buf
+    hw = nbytes / (time.perf_counter() - t) / 1e6
+    t = time.perf_counter()
+    for off in range(0, nbytes, chunk):
+        m[off:off + chunk]
+    hr = nbytes / (time.perf_counter() - t) / 1e6
+    m.close()
+    return w, r, hw, hr
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    sizes = [1000, 16000, 100000] if not a.quick else [1000, 4000]
+    ops = 2000 if not a.quick else 300
+    out = {"entries": [], "mprotect_size": [], "first_touch": None, "copy": []}
+    for n in sizes:
+        mp, ms = bench_entries_model(n, ops)
+        hp, hs, hlive = bench_entries_host(n, ops)
+        out["entries"].append(dict(live=n, host_live=hlive, model_pair_us=mp * 1e6,
+                                   host_pair_us=hp * 1e6, model_split_us=ms * 1e6,
+                                   host_split_us=hs * 1e6, pair_ratio=mp / hp, split_ratio=ms / hs))
+        print(f"entries={n:>6} (host {hlive:>6}): mmap+munmap {mp*1e6:8.1f} us (host {hp*1e6:6.2f},"
+              f" x{mp/hp:6.1f}); mprotect split {ms*1e6:8.1f} us (host {hs*1e6:6.2f}, x{ms/hs:6.1f})",
+              flush=True)
+    e = out["entries"]
+    print(f"growth {sizes[0]} -> {sizes[-1]} entries: mmap+munmap x{e[-1]['model_pair_us']/e[0]['model_pair_us']:.2f},"
+          f" mprotect split x{e[-1]['model_split_us']/e[0]['model_split_us']:.2f} (target <= 1.5)")
+    for size in ([4 << 20, 256 << 20] if not a.quick else [4 << 20, 64 << 20]):
+        mdl, hst = bench_mprotect_size(size, ops)
+        out["mprotect_size"].append(dict(mapping=size, model_us=mdl * 1e6, host_us=hst * 1e6,
+                                         ratio=mdl / hst))
+        print(f"mprotect 1 page in {size >> 20:4d} MiB: {mdl*1e6:7.1f} us (host {hst*1e6:6.2f}, x{mdl/hst:.1f})")
+    nbytes = (64 << 20) if not a.quick else (8 << 20)
+    mf, hf = bench_first_touch(nbytes)
+    out["first_touch"] = dict(bytes=nbytes, model_faults_per_s=mf, host_faults_per_s=hf, ratio=mf / hf)
+    print(f"first-touch faults over {nbytes >> 20} MiB: {mf:,.0f}/s (host {hf:,.0f}/s, x{hf/mf:.1f} slower)")
+    for chunk in (4096, 1 << 20):
+        w, r, hw, hr = bench_copy(nbytes, chunk)
+        out["copy"].append(dict(chunk=chunk, model_write_MBps=w, model_read_MBps=r,
+                                host_write_MBps=hw, host_read_MBps=hr))
+        print(f"{chunk:>8}-byte chunks over {nbytes >> 20} MiB: mem_write {w:7.0f} MB/s (host {hw:7.0f},"
+              f" x{hw/w:.1f} slower), mem_read {r:7.0f} MB/s (host {hr:7.0f}, x{hr/r:.1f} slower)")
+    if a.json:
+        json.dump(out, sys.stdout, indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()
