@@ -229,13 +229,20 @@ def test_name_errors(env):
 
 
 def test_host_swap_to_symlink_is_caught(env):
-    # Second line of defence: a directory swapped for an escaping symlink on the host between lookups.
-    fs, root = env.fs, env.root
-    assert fs.mkdir(ROOT, "/d", 0o755) == 0
-    assert not fs._contained(fs.rootmount, str(env.tmp / "outside.txt"))
-    (root / "d").rmdir()
-    os.symlink(str(env.tmp), root / "d")
-    assert fs.namei(ROOT, "/d/outside.txt")[0] == errno.ENOENT   # the model reads the link itself
+    # Second line of defence: a directory swapped on the host for an escaping symlink between the
+    # lookup and the open is refused by the realpath containment check.
+    fs, root, tmp = env.fs, env.root, env.tmp
+    fs.mkdir(ROOT, "/d", 0o755)
+    mkfile(fs, "/d/f", b"inside")
+    (tmp / "f").write_bytes(b"outside")
+    e, node, *_ = fs._walk(ROOT, "/d/f")
+    assert e == 0
+    os.rename(root / "d", root / "d_old")
+    os.symlink(str(tmp), root / "d")
+    os.utime(tmp / "f")
+    node.st = os.lstat(tmp / "f")              # even if the inode check were fooled
+    assert fs._getvnode(node) == (errno.EACCES, None)
+    assert fs.namei(ROOT, "/d/f")[0] == errno.ENOENT    # a fresh lookup reads the link in the model
 
 
 # ---- permissions -------------------------------------------------------------------------------------
@@ -277,6 +284,8 @@ def test_exec_needs_some_x_bit_even_for_root(env):
 
 def test_sticky_root_directory(env):
     fs = env.fs
+    st = fs.stat(ALICE, "/")[1]
+    assert (st.st_uid, st.st_gid, st.st_mode) == (0, 0, stat.S_IFDIR | 0o1777)
     mkfile(fs, "/alice", cred=ALICE)
     assert fs.unlink(BOB, "/alice") == errno.EPERM
     assert fs.unlink(ALICE, "/alice") == 0

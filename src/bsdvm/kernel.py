@@ -120,8 +120,10 @@ class Kernel:
         s.register("vm.kmem_size", lambda: self.vm_kmem_size)
         s.register("kern.sgrowsiz", *attr("sgrowsiz"))
         s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"))
-        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled),
-                   lambda v: setattr(self, "suser_enabled", bool(v)))
+        def set_suser(v):
+            self.suser_enabled = bool(v)
+            self.vfs.suser_enabled = bool(v)
+        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser)
         s.register("hw.pagesize", lambda: PAGE_SIZE)
         s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE)
         s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE)
@@ -185,8 +187,9 @@ class Kernel:
         with self.giant:
             nbytes = arch_mod.parse_size(size)
             dev = devices.make_mem_dev(name, nbytes, mode)
-            self.devices[name] = dev
-            self.vfs.add_device(dev)
+            err = self.vfs.add_device(dev)      # publishes it in the shared devices dict too
+            if err:
+                raise OSError(err, os.strerror(err), "/dev/" + name)
             return dev
 
     def mount(self, path: str, host_dir: str, noexec: bool = False, rdonly: bool = False,

@@ -321,12 +321,6 @@ class VFS:
             yield node.mount
             node = node.lower
 
-    @staticmethod
-    def _vp_mounts(vp: Vnode):
-        while vp is not None:
-            yield vp.v_mount
-            vp = vp.lower
-
     def _vaccess(self, vtype: int, m: Meta, acc: int, cred: Ucred) -> int:
         """vaccess(9): DAC by owner, then group, then other bits; privilege may supply what is missing."""
         if cred.cr_uid == m.uid:

@@ -328,9 +328,10 @@ class UserFault(Exception):
 
 
 def copyin(m, addr: int, n: int) -> bytes:
-    """Read n bytes of user memory, faulting pages in; raises UserFault."""
+    """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
+    once: page views are joined straight into the result."""
     ptes = m.pmap.ptes
-    out = bytearray(n)
+    parts = []
     pos = 0
     retried = -1
     while pos < n:
@@ -350,9 +351,9 @@ def copyin(m, addr: int, n: int) -> bytes:
         if chunk > n - pos:
             chunk = n - pos
         pte.ref = True
-        out[pos:pos + chunk] = pte.page.data[off:off + chunk]
+        parts.append(memoryview(pte.page.data)[off:off + chunk])
         pos += chunk
-    return bytes(out)
+    return b"".join(parts)
 
 
 def copyout(m, addr: int, data) -> None:

@@ -971,7 +971,8 @@ def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
     if e.eflags & MAP_ENTRY_NEEDS_COPY:
         if fault_type & VM_PROT_WRITE:
             m.lock()
-            e.object, e.offset = vm_object_shadow(e.object, e.offset, atop(e.end - e.start))
+            e.object, e.offset = vm_object_shadow(e.object, e.offset, atop(e.end - e.start),
+                                                 m.kernel)
             e.eflags &= ~MAP_ENTRY_NEEDS_COPY
         else:
             prot &= ~VM_PROT_WRITE

@@ -141,12 +141,13 @@ def vm_object_terminate(obj: VmObject) -> None:
             obj.handle.si_object = None
 
 
-def vm_object_shadow(source: VmObject | None, offset: int, length: int):
-    """OBJ-8: returns (object, offset) for the entry."""
+def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm=None):
+    """OBJ-8: returns (object, offset) for the entry.  `vm` is needed when source is None."""
     if (source is not None and source.ref_count == 1 and source.handle is None
             and source.type in (OBJT_DEFAULT, OBJT_SWAP)):
         return source, offset
-    vm = source.vm if source is not None else None
+    if source is not None:
+        vm = source.vm
     result = vm_object_allocate(vm, OBJT_DEFAULT, length)
     result.backing_object = source
     if source is not None:
