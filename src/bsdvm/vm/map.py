@@ -1065,13 +1065,17 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace:
                 obj = vm_object_allocate(kernel, OBJT_DEFAULT, atop(old.end - old.start))
                 old.object = obj
                 old.offset = 0
+            # Add the reference before shadowing so that a shadow is surely made.
+            vm_object_reference(obj)
             if old.eflags & MAP_ENTRY_NEEDS_COPY:
                 old.object, old.offset = vm_object_shadow(old.object, old.offset,
                                                          atop(old.end - old.start))
                 old.eflags &= ~MAP_ENTRY_NEEDS_COPY
+                # Transfer the second reference too.
+                vm_object_reference(old.object)
+                vm_object_deallocate(obj)
                 obj = old.object
             obj.flags &= ~OBJ_ONEMAPPING
-            vm_object_reference(obj)
             new.object = obj
             new.offset = old.offset
             new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
