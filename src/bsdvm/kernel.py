@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 
 from . import arch as arch_mod
 from .kern import devices, vfs
@@ -25,6 +26,12 @@ from .vm.mmap import vmmapentry_rsrc_init
 from .vm.page import PhysMem
 from .vm.pager import Pagers, SwapSpace
 from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
+
+
+def _cleanup(swap, own_root) -> None:
+    swap.close()
+    if own_root is not None:
+        shutil.rmtree(own_root, ignore_errors=True)
 
 
 def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
@@ -87,6 +94,8 @@ class Kernel:
             self.phys.free_min = self.pagedaemon.free_min
         self.sysctl_tree = Sysctl()
         self._register_sysctls()
+        # a kernel dropped without close() still gives back its temporary files
+        self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root)
 
     # -- the VM's view of vnodes ---------------------------------------------------------------
     def vref(self, vp) -> None:
@@ -248,10 +257,8 @@ class Kernel:
             for p in list(self.procs.values()):
                 self._exit(p)
             self.vfs.close()
-            self.swap.close()
             self._closed = True
-            if self._own_root is not None:
-                shutil.rmtree(self._own_root, ignore_errors=True)
+            self._finalizer()
 
     def __enter__(self):
         return self
