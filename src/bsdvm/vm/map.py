@@ -710,23 +710,31 @@ def vm_map_sync(m: VmMap, start: int, end: int, syncio: bool, invalidate: bool) 
 
 # -- wire / unwire (MAP-31..36) --------------------------------------------------------------------
 
-def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
-    from .fault import vm_fault_unwire, vm_fault_wire
-    user = bool(flags & VM_MAP_WIRE_USER)
-    holesok = bool(flags & VM_MAP_WIRE_HOLESOK)
+def _wire_begin(m: VmMap, start: int, end: int, holesok: bool):
+    """The common start of vm_map_wire/unwire (MAP-31): lock, clamp, find the first entry.
+    Returns (rv, first entry or None when the call is already over, start, end)."""
     m.lock()
     start, end = _range_check(m, start, end)
     if start == end:
         # MAP-36: FreeBSD 7 would leave a zero-length IN_TRANSITION entry and later hang; we take
-        # the later FreeBSD fix (early success).  docs/errata.md.
+        # the later FreeBSD fix (early return).  docs/errata.md.
         found, _ = m.lookup_entry(start)
-        return KERN_SUCCESS if (found or holesok) else KERN_INVALID_ADDRESS
+        return (KERN_SUCCESS if (found or holesok) else KERN_INVALID_ADDRESS), None, start, end
     found, first = m.lookup_entry(start)
     if not found:
-        if holesok:
-            first = first.next
-        else:
-            return KERN_INVALID_ADDRESS
+        if not holesok:
+            return KERN_INVALID_ADDRESS, None, start, end
+        first = first.next
+    return KERN_SUCCESS, first, start, end
+
+
+def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
+    from .fault import vm_fault_unwire, vm_fault_wire
+    user = bool(flags & VM_MAP_WIRE_USER)
+    holesok = bool(flags & VM_MAP_WIRE_HOLESOK)
+    rv, first, start, end = _wire_begin(m, start, end, holesok)
+    if first is None:
+        return rv
     rv = KERN_SUCCESS
     processed = []
     failed = None
@@ -773,17 +781,9 @@ def vm_map_unwire(m: VmMap, start: int, end: int, flags: int) -> int:
     from .fault import vm_fault_unwire
     user = bool(flags & VM_MAP_WIRE_USER)
     holesok = bool(flags & VM_MAP_WIRE_HOLESOK)
-    m.lock()
-    start, end = _range_check(m, start, end)
-    if start == end:
-        found, _ = m.lookup_entry(start)       # MAP-36 deviation, as in vm_map_wire
-        return KERN_SUCCESS if (found or holesok) else KERN_INVALID_ADDRESS
-    found, first = m.lookup_entry(start)
-    if not found:
-        if holesok:
-            first = first.next
-        else:
-            return KERN_INVALID_ADDRESS
+    rv, first, start, end = _wire_begin(m, start, end, holesok)
+    if first is None:
+        return rv
     rv = KERN_SUCCESS
     processed = []
     e = first

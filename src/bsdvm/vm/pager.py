@@ -105,6 +105,17 @@ class SwapSpace:
             self._own_dir = None
 
 
+def _resident_overlap(obj, offset: int, n: int):
+    """(page, lo, hi, page start) for each valid resident page overlapping [offset, offset+n)."""
+    if obj is None or not obj.pages or n <= 0:
+        return
+    first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
+    for i, m in pages_in(obj, first, last + 1):
+        if m.valid:
+            pstart = i << PAGE_SHIFT
+            yield m, max(offset, pstart), min(offset + n, pstart + PAGE_SIZE), pstart
+
+
 class Pagers:
     """vm_pager_allocate and the per-type getpages/putpages/haspage."""
 
@@ -184,15 +195,8 @@ class Pagers:
             return b""
         n = min(n, size - offset)
         buf = bytearray(vp.host_pread(offset, n).ljust(n, b"\0"))
-        if obj is not None and obj.pages:
-            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
-            for i, m in pages_in(obj, first, last + 1):
-                if not m.valid:
-                    continue
-                pstart = i << PAGE_SHIFT
-                lo = max(offset, pstart)
-                hi = min(offset + n, pstart + PAGE_SIZE)
-                buf[lo - offset:hi - offset] = m.data[lo - pstart:hi - pstart]
+        for m, lo, hi, pstart in _resident_overlap(obj, offset, n):
+            buf[lo - offset:hi - offset] = m.data[lo - pstart:hi - pstart]
         return bytes(buf)
 
     def vn_write(self, vp, offset: int, data) -> None:
@@ -201,17 +205,8 @@ class Pagers:
         if not data:
             return
         vp.host_pwrite(offset, data)
-        obj = vp.v_object
-        if obj is not None and obj.pages:
-            n = len(data)
-            first, last = offset >> PAGE_SHIFT, (offset + n - 1) >> PAGE_SHIFT
-            for i, m in pages_in(obj, first, last + 1):
-                if not m.valid:
-                    continue
-                pstart = i << PAGE_SHIFT
-                lo = max(offset, pstart)
-                hi = min(offset + n, pstart + PAGE_SIZE)
-                m.data[lo - pstart:hi - pstart] = data[lo - offset:hi - offset]
+        for m, lo, hi, pstart in _resident_overlap(vp.v_object, offset, len(data)):
+            m.data[lo - pstart:hi - pstart] = data[lo - offset:hi - offset]
 
     def vnode_pager_getpages(self, obj, m, behind: int = 0, ahead: int = 0, lo_limit=None,
                              hi_limit=None) -> int:
