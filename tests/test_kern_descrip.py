@@ -75,12 +75,15 @@ def test_hold_outlives_close(fs):
         F.fdrop(fp)
 
 
-def test_revoked_vnode_fget_ebadf(fs):
+def test_revoked_vnode_fget_succeeds_but_io_ebadf(fs):
+    # FD-1: fget does not look at the vnode; the doomed vnode's I/O fails instead
     fdp = F.FileDesc()
     fp = vnode_file(fs, "/f")
     fdp.falloc(fp)
     assert fs.revoke(ROOT, "/f") == 0
-    assert fdp.fget(0) == (errno.EBADF, None)
+    err, got = fdp.fget(0)
+    assert err == 0 and got is fp and got.f_vnode.v_doomed
+    fdp.fdrop(got)
     assert F.fo_read(fp, 1) == (errno.EBADF, b"")
     assert fdp.close(0) == 0
     assert fs.active_vnodes() == []

@@ -161,5 +161,27 @@ def run(scenario, arch, physmem, swap, root, as_json, uid):
     sys.exit(rc)
 
 
+@main.command()
+@click.argument("trace", type=click.Path(exists=True, dir_okay=False))
+@_kernel_opts
+@click.option("--format", "fmt", type=click.Choice(["auto", "strace", "kdump"]), default="auto",
+              show_default=True)
+@click.option("--uid", default=0, show_default=True, help="uid of the replaying processes")
+@click.option("--touch", type=click.Choice(["none", "evidence", "all"]), default="evidence",
+              show_default=True, help="which pages to fault in besides what the calls fault")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="write a self-contained HTML report")
+@click.option("--limit", default=40, show_default=True, help="disagreements listed")
+@click.option("--all-calls", is_flag=True, help="list every call, not only disagreements")
+def replay(trace, arch, physmem, swap, root, as_json, fmt, uid, touch, report_path, limit,
+           all_calls):
+    """Replay a real program's memory system calls (strace or kdump output) on the model:
+    Linux calls through the Linux ABI layer, addresses relocated, results compared."""
+    from .compat.replay import run_cli
+    sys.exit(run_cli(trace, arch=arch, physmem=physmem, swap=swap, root=root, as_json=as_json,
+                     fmt=fmt, uid=uid, touch=touch, report_path=report_path, limit=limit,
+                     all_calls=all_calls, console=_console()))
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ May call: everything below it.
 from __future__ import annotations
 
 import errno as errno_mod
+import operator
 import os
 import shutil
 import tempfile
@@ -165,7 +166,10 @@ class Kernel:
         from .process import Process
         with self.giant:
             self._check_open()
-            cred = Ucred.for_user(uid, gid, tuple(groups), jail)
+            # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff
+            uid, gid = operator.index(uid) & 0xFFFFFFFF, operator.index(gid) & 0xFFFFFFFF
+            groups = tuple(operator.index(g) & 0xFFFFFFFF for g in groups)
+            cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
             rv = exec_image(p, text_pages, data_pages)

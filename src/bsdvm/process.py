@@ -292,7 +292,7 @@ class Process:
             self.kernel._exit(self.proc)
 
     def getrlimit(self, which) -> tuple[int, int]:
-        which = _index(which)
+        which = _cint(which) & 0xFFFFFFFF          # u_int which
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
@@ -303,8 +303,9 @@ class Process:
         """kern_setrlimit: EINVAL for cur > max or a bad resource; raising max needs privilege;
         DATA and STACK are clamped to maxdsiz/maxssiz."""
         from .kern import priv
-        which = _index(which)
-        cur, mx = (_index(limits[0]), _index(limits[1]))
+        which = _cint(which) & 0xFFFFFFFF          # u_int which
+        cur, mx = limits                            # a pair, as resource.setrlimit wants
+        cur, mx = _off(cur), _off(mx)               # rlim_t is a signed 64-bit integer
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "setrlimit")
         k = self.kernel
@@ -479,11 +480,11 @@ def _file_methods():
         return _rw(self, "pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
 
     def write(self, fd, data):
-        data = bytes(data)
+        data = bytes(memoryview(data))      # bytes-like only, as os.write (bytes(5) is not data)
         return _rw(self, "write", fd, lambda fp: descrip.fo_write(fp, data))
 
     def pwrite(self, fd, data, offset):
-        data = bytes(data)
+        data = bytes(memoryview(data))
         offset = _off(offset)
         if offset < 0:
             _raise(errno_mod.EINVAL, "pwrite")
@@ -509,6 +510,7 @@ def _file_methods():
 
     def lseek(self, fd, offset, whence=os.SEEK_SET):
         offset = _off(offset)
+        whence = _cint(whence)
 
         def do(fp):
             if fp.f_vnode is None:

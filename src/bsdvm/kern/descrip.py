@@ -5,7 +5,8 @@ Invariants
   per fget hold.  When it reaches 0 the file is released exactly once: a vnode file vrele's its vnode,
   a pipe end is marked closed.  close() only drops the slot's reference, so an mmap that fget'ed the
   file finishes with it before the release (spec FD-1).
-* fget refuses (EBADF) descriptors that are not open and files whose vnode was revoked (doomed).
+* fget refuses (EBADF) descriptors that are not open (FD-1).  Like FreeBSD's, it does not look at
+  the vnode: a revoked (doomed) vnode's I/O fails in the VFS (EBADF) and its mmap in vget (ENOENT).
 * f_flag is FFLAGS(oflags) = FREAD/FWRITE by access mode, plus status flags (FAPPEND, FNONBLOCK,
   FPOSIXSHM), with FreeBSD's values whatever the host's O_* values are (spec FD-2).
 * Pipes never block: an empty pipe with a live writer reads EAGAIN, with no writer EOF.
@@ -194,7 +195,7 @@ class FileDesc:
     def fget(self, fd) -> tuple[int, File | None]:
         with self._lock:
             fp = self._lookup(fd)
-            if fp is None or fp.f_closed or (fp.f_vnode is not None and fp.f_vnode.v_doomed):
+            if fp is None or fp.f_closed:
                 return errno.EBADF, None
             fhold(fp)
             return 0, fp

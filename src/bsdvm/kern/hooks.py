@@ -58,6 +58,8 @@ class Hooks:
         return errno.EPERM
 
     def on_pmc(self, callback) -> None:
+        if not callable(callback):      # else the next executable mmap would fail half-done
+            raise TypeError("pmc callback must be callable")
         with self._lock:
             self._pmc = self._pmc + [callback]
 

@@ -17,7 +17,8 @@ from .object import vm_object_allocate
 from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, MAP_ENTRY_BEHAV_MASK,
                     MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
-                    OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, OBJT_DEFAULT, OBJT_DEVICE,
+                    OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE, OBJT_DEFAULT,
+                    OBJT_DEVICE,
                     OBJT_SWAP, OBJT_VNODE, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC, PG_REFERENCED,
                     PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
@@ -74,7 +75,9 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
         if page is not None and page.valid:
             break
         if obj.type != OBJT_DEFAULT or obj is first_object:
-            if pindex >= obj.size:
+            # vm_pindex_t is unsigned: an index below 0 (a file mapping made with a negative
+            # off_t) is a huge index, beyond any object -- as past EOF (FLT-4).
+            if pindex >= obj.size or pindex < 0:
                 _release(phys, first_m)
                 return KERN_PROTECTION_FAILURE
             if obj.type == OBJT_DEVICE:
@@ -145,6 +148,17 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
             else:
                 first_m.data[:] = page.data
                 first_m.valid = True
+                # The copy is this object's own version: were it left clean (a wiring fault
+                # passes no VM_FAULT_DIRTY), the daemon could discard it after a collapse or
+                # bypass took the original away, and the process would read zeros.
+                first_m.dirty = True
+                if not first_object.flags & OBJ_ONEMAPPING:
+                    # The first object is shared (FORK-2: "writes through either are seen by
+                    # both"): another address space may still map the backing page read-only
+                    # and would keep reading the old bytes.  Shoot those mappings down -- the
+                    # later FreeBSD fix for CVE-2021-29626 (shared_shadow_inval); FreeBSD 7
+                    # left them stale.  docs/errata.md.
+                    pmap_mod.pmap_remove_all(page)
                 phys.activate(page)
                 page = first_m
             counters["v_cow_faults"] += 1
@@ -271,6 +285,13 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> None:
     look_down = not src_entry.protection & VM_PROT_WRITE
     for i in range(npages):
         dst_m = phys.alloc(dst_object, i)      # before the lookup: allocation may run the daemon
+        if dst_m is None:
+            # VM_WAIT: FreeBSD sleeps until the page daemon (vm_pageout_oom) frees memory; a
+            # skipped page would read as zeros in the child.  Never kill the forking process.
+            pd = kernel.pagedaemon
+            src_proc = getattr(src_map.vmspace, "proc", None)
+            while dst_m is None and pd is not None and pd.oom_kill(exclude=src_proc) is not None:
+                dst_m = phys.alloc(dst_object, i)
         if dst_m is None:
             break
         src_m = None

@@ -1,7 +1,7 @@
 """vm_map.c: address maps and their entries, vmspaces and fork (spec section 4, MAP-1..45, FORK-1..4).
 
-Entries sit on a doubly linked list in address order (FreeBSD's `header` sentinel closes the ring:
-header.start is max_offset, header.end is min_offset, so walks stop at it) and in a treap keyed by
+Entries sit on a doubly linked list in address order (FreeBSD's `header` sentinel closes the ring;
+as in FreeBSD, header.start is min_offset and header.end is max_offset) and in a treap keyed by
 `start`, augmented with `max_free` (the largest `adj_free` gap in the subtree) so that lookup and
 first-fit findspace are O(log n) — the role FreeBSD 7's splay tree with adj_free/max_free plays.
 Invariants: entries are page aligned, start < end, sorted and disjoint; nentries and size match the
@@ -125,7 +125,8 @@ class VmMap:
     def __init__(self, min_offset: int, max_offset: int, kernel=None):
         self.min_offset = min_offset
         self.max_offset = max_offset
-        h = VmMapEntry(max_offset, min_offset)
+        # FreeBSD: #define min_offset header.start, #define max_offset header.end
+        h = VmMapEntry(min_offset, max_offset)
         h.prev = h.next = h
         self.header = h
         self.root = None

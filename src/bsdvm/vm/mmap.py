@@ -107,8 +107,9 @@ def mmap(td, uap) -> int:
         addr = (addr - pageoff) & mask
         if addr & PAGE_MASK:
             return EINVAL
-        # Address range must be all in user VM space.
-        if addr < vms.vm_map.min_offset or addr + size > vms.vm_map.max_offset:
+        # Address range must be all in user VM space.  (vm_offset_t arithmetic: the sum
+        # wraps, so a wrapping range passes this test and is caught by the next one.)
+        if addr < vms.vm_map.min_offset or ((addr + size) & mask) > vms.vm_map.max_offset:
             return EINVAL
         if ((addr + size) & mask) < addr:
             return EINVAL
@@ -319,7 +320,7 @@ def madvise(td, uap) -> int:
     # Check for illegal addresses.  Watch out for address wrap...
     mask = td.td_proc.p_kernel.arch.word_mask
     m = td.td_proc.p_vmspace.vm_map
-    if uap.addr < m.min_offset or uap.addr + uap.len > m.max_offset:
+    if uap.addr < m.min_offset or ((uap.addr + uap.len) & mask) > m.max_offset:
         return EINVAL
     if ((uap.addr + uap.len) & mask) < uap.addr:
         return EINVAL
@@ -373,7 +374,8 @@ def mincore(td, uap) -> int:
         restart = False
         current = entry
         while current is not m.header and current.start < end:
-            # check for contiguity
+            # check for contiguity.  (header.start is vm_map_min, never > current.end: a range
+            # running past the map's last entry is not rejected — the MIN-4 bug.)
             if current.end < end and (entry.next is m.header
                                       or current.next.start > current.end):
                 return ENOMEM

@@ -232,7 +232,7 @@ def vm_object_collapse(obj: VmObject) -> None:
             if bb is not None:
                 bb.shadows.add(obj)
                 bb.shadow_count += 1
-                bb.ref_count += 1
+                vm_object_reference(bb)      # vref()s a vnode, as FreeBSD's bypass does
                 bb.generation += 1
             obj.backing_object_offset += backing.backing_object_offset
             backing.ref_count -= 1
@@ -313,7 +313,7 @@ def vm_object_split(entry) -> None:
     new = vm_object_allocate(vm, OBJT_DEFAULT, size)
     source = orig.backing_object
     if source is not None:
-        source.ref_count += 1
+        vm_object_reference(source)          # vref()s a vnode, as FreeBSD's split does
         source.shadows.add(new)
         source.shadow_count += 1
         source.generation += 1

@@ -49,9 +49,20 @@ class PageDaemon:
         obj = m.object
         if obj is None or m.wire_count or m.hold_count or m.fictitious:
             return False
+        if (obj.type in (OBJT_DEFAULT, OBJT_SWAP) and m.pindex not in obj.swblocks
+                and (m.dirty or pmap_mod.pmap_is_modified(m))):
+            # Reserve the swap block before touching the translations: a page that cannot be
+            # saved stays mapped (vm_pageout_flush only write-protects), so the process keeps
+            # its resident size for vm_pageout_oom and does not refault every page.
+            blk = kernel.swap.alloc(obj, m.pindex)
+            if blk is None:
+                phys.activate(m)            # swap is full: keep it
+                return False
+            obj.swblocks[m.pindex] = blk
         pmap_mod.pmap_remove_all(m)         # folds M into dirty, A into PG_REFERENCED
-        if m.dirty and m.flags & _MADV_FREED and obj.type in (OBJT_DEFAULT, OBJT_SWAP):
-            m.dirty = False                 # contents were given up with MADV_FREE
+        # MADV_FREE left the page clean (and its swap freed); if it is dirty now it was written
+        # again afterwards and must be saved like any other page (FreeBSD tests the M bit).
+        m.flags &= ~_MADV_FREED
         if m.dirty:
             if obj.type == OBJT_VNODE:
                 kernel.pager.vnode_pager_putpages(obj, [m], sync=False)
@@ -72,10 +83,6 @@ class PageDaemon:
                 c["v_swappgsout"] += 1
             else:
                 return False
-        elif obj.type in (OBJT_DEFAULT, OBJT_SWAP) and m.flags & _MADV_FREED:
-            blk = obj.swblocks.pop(m.pindex, None)
-            if blk is not None:
-                kernel.swap.release(blk)
         phys.counters["v_dfree"] += 1
         phys.free(m)
         return True
@@ -124,21 +131,22 @@ class PageDaemon:
                 self._launder(m)
 
     # -- vm_pageout_oom ---------------------------------------------------------------------------
-    def oom_victim(self):
-        """The process with the most resident+swapped pages that is not P_PROTECTED/P_SYSTEM."""
+    def oom_victim(self, exclude=None):
+        """The process with the most resident+swapped pages that is not P_PROTECTED/P_SYSTEM
+        (nor `exclude`, a process the caller is in the middle of working on, e.g. forking)."""
         from ..kern.proc import P_PROTECTED, P_SYSTEM
         best = None
         best_size = -1
         for p in self.kernel.procs.values():
-            if p.p_flag & (P_PROTECTED | P_SYSTEM) or p.p_vmspace is None:
+            if p.p_flag & (P_PROTECTED | P_SYSTEM) or p.p_vmspace is None or p is exclude:
                 continue
             size = vmspace_swap_and_resident(p.p_vmspace)
             if size > best_size:
                 best, best_size = p, size
         return best
 
-    def oom_kill(self):
-        victim = self.oom_victim()
+    def oom_kill(self, exclude=None):
+        victim = self.oom_victim(exclude)
         if victim is None:
             return None
         self.oom_kills.append(victim.p_pid)

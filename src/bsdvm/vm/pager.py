@@ -229,7 +229,7 @@ class Pagers:
             extra.append(pg)
             last += 1
             ahead -= 1
-        lo = 0 if lo_limit is None else lo_limit
+        lo = 0 if lo_limit is None else max(0, lo_limit)     # no read-behind before the file
         while behind and first > lo and (first - 1) not in obj.pages and phys.free_count > phys.free_min:
             pg = phys.alloc(obj, first - 1)
             if pg is None:
