@@ -8,6 +8,8 @@ creation, fork, free), vm.mmap's vm_mmap for the exec image, kern.descrip, kern.
 from __future__ import annotations
 
 import copy
+import errno
+import os
 
 from ..resource import (RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_NOFILE,
                         RLIMIT_STACK, RLIMIT_VMEM)
@@ -103,6 +105,8 @@ def exec_image(p: Proc, text_pages: int = 16, data_pages: int = 16) -> int:
 def proc_fork(parent: Proc, pid: int) -> Proc:
     kernel = parent.p_kernel
     vm2 = vmspace_fork(parent.p_vmspace)
+    if vm2 is None:
+        raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM), "fork")
     child = Proc(kernel, pid, copy.copy(parent.p_ucred), [list(x) for x in parent.p_limit], vm2,
                  parent.p_fd.fork_copy(), parent.p_osrel)
     child.p_flag = parent.p_flag & ~P_PROTECTED     # P_PROTECTED is not inherited

@@ -271,8 +271,9 @@ def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
                 phys.unwire(pte.page, True)
 
 
-def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> None:
-    """FORK-3 for wired entries: the child gets its own copy of every page now."""
+def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
+    """FORK-3 for wired entries: the child gets its own copy of every page now.  Returns
+    KERN_RESOURCE_SHORTAGE when memory cannot be had even by killing another process."""
     kernel = dst_map.kernel
     phys = kernel.phys
     src_object = src_entry.object
@@ -293,7 +294,9 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> None:
             while dst_m is None and pd is not None and pd.oom_kill(exclude=src_proc) is not None:
                 dst_m = phys.alloc(dst_object, i)
         if dst_m is None:
-            break
+            # nobody left to kill: the fork fails (fork1's ENOMEM) instead of handing the child
+            # pages of zeros
+            return KERN_RESOURCE_SHORTAGE
         src_m = None
         if src_object is not None:
             obj = src_object
@@ -313,6 +316,7 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> None:
         dst_m.dirty = True
         pmap_mod.pmap_enter(dst_map.pmap, dst_entry.start + (i << PAGE_SHIFT), dst_m, prot, False)
         phys.activate(dst_m)
+    return KERN_SUCCESS
 
 
 def _find_anywhere(obj, idx):

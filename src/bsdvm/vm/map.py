@@ -1014,11 +1014,11 @@ def vmspace_free(vm: Vmspace) -> None:
     vm_map_delete(m, m.min_offset, m.max_offset)
 
 
-def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry) -> None:
+def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry) -> int:
     """vm_map_copy_entry (FORK-3)."""
     from .fault import vm_fault_copy_entry
     if src.eflags & MAP_ENTRY_IS_SUB_MAP:
-        return
+        return KERN_SUCCESS
     if src.wired_count == 0:
         if not src.eflags & MAP_ENTRY_NEEDS_COPY:
             pmap_mod.pmap_protect(src_map.pmap, src.start, src.end, src.protection & ~VM_PROT_WRITE)
@@ -1039,10 +1039,11 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
             dst.object = None
             dst.offset = 0
     else:
-        vm_fault_copy_entry(dst_map, src_map, dst, src)
+        return vm_fault_copy_entry(dst_map, src_map, dst, src)
+    return KERN_SUCCESS
 
 
-def vmspace_fork(vm1: Vmspace) -> Vmspace:
+def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
     old_map = vm1.vm_map
     kernel = old_map.kernel
     old_map.lock()
@@ -1086,7 +1087,9 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace:
             new.object = None
             new_map.entry_link(new_map.header.prev, new)
             new_map.size += new.end - new.start
-            _copy_entry(old_map, new_map, old, new)
+            if _copy_entry(old_map, new_map, old, new) != KERN_SUCCESS:
+                vmspace_free(vm2)           # fork1: vmspace_fork failed -> ENOMEM
+                return None
     return vm2
 
 
