@@ -650,7 +650,6 @@ class Replayer:
         ncalls = sum(1 for r in recs if r.kind == "call") or 1
         every = max(1, ncalls // self.max_samples)
         seq = 0
-        k = self.k
         for i, rec in enumerate(recs):
             if self.progress is not None and i % 500 == 0:
                 self.progress(i, n)
@@ -876,8 +875,9 @@ class Replayer:
                     return (f"holes: {what}: Linux fails with ENOMEM on a range that is not "
                             f"fully mapped; FreeBSD 7's {what} ignores the unmapped parts")
         if te in ("EPERM", "EAGAIN", "ENOMEM") and what in ("mlock", "mlockall"):
-            return (f"wire-limit: {what}: Linux refused it ({te}, RLIMIT_MEMLOCK); the model's "
-                    f"process (uid {self.uid}) was allowed")
+            who = "Linux" if rec.abi == "linux" else "the traced kernel"
+            return (f"wire-limit: {what}: {who} refused it ({te}: privilege or RLIMIT_MEMLOCK); "
+                    f"the model's process (uid {self.uid}) was allowed (see --uid)")
         return f"model-accepted: {what}: the trace failed with {te}, the model succeeded"
 
     def _explain_refusal(self, rec, res, what) -> str:
