@@ -23,7 +23,7 @@ from .vm import unix as sys_unix
 from .vm.fault import UserFault, copyin, copyout
 from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE,
                        MAP_ENTRY_BEHAV_MASK, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
-                       MAP_ENTRY_COW, MAP_ENTRY_NEEDS_COPY, OBJT_NAMES, PAGE_SIZE, atop)
+                       OBJT_NAMES, PAGE_SIZE, atop)
 
 
 class MemoryFault(Exception):
@@ -77,13 +77,30 @@ def _index(x) -> int:
     return operator.index(x)
 
 
+def _fit(x, bits: int, err: int = errno_mod.EINVAL) -> int:
+    """x as a C integer of `bits` bits, given either as signed or as unsigned (so -1 is the
+    all-ones word, as a C caller's cast makes it).  A value no such C integer can hold never
+    reaches the kernel: it is refused with `err` rather than silently truncated (close(2**32)
+    must not close descriptor 0)."""
+    x = operator.index(x)
+    if not -(1 << (bits - 1)) <= x < (1 << bits):
+        raise OSError(err, os.strerror(err), f"{x} does not fit a {bits}-bit C integer")
+    return x & ((1 << bits) - 1)
+
+
 def _cint(x) -> int:
-    x = operator.index(x) & 0xFFFFFFFF
+    x = _fit(x, 32)
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _cfd(x) -> int:
+    """A descriptor argument: out of C int range is EBADF, as for any fd not in the table."""
+    x = _fit(x, 32, errno_mod.EBADF)
     return x - (1 << 32) if x & 0x80000000 else x
 
 
 def _off(x) -> int:
-    x = operator.index(x) & 0xFFFFFFFFFFFFFFFF
+    x = _fit(x, 64)
     return x - (1 << 64) if x & (1 << 63) else x
 
 
@@ -128,11 +145,11 @@ class Process:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _word(self, x) -> int:
-        return operator.index(x) & self.kernel.arch.word_mask
+        return _fit(x, self.kernel.arch.word_bits)
 
     def _long(self, x) -> int:
         bits = self.kernel.arch.c_long_bits
-        x = operator.index(x) & ((1 << bits) - 1)
+        x = _fit(x, bits)
         return x - (1 << bits) if x >> (bits - 1) else x
 
     def _live(self):
@@ -156,13 +173,13 @@ class Process:
     # -- the seed's system calls ---------------------------------------------------------------
     def mmap(self, addr, length, prot, flags, fd=-1, offset=0) -> int:
         return self._syscall(sys_mmap.mmap, "mmap", addr=self._word(addr), len=self._word(length),
-                             prot=_cint(prot), flags=_cint(flags), fd=_cint(fd), pos=_off(offset))
+                             prot=_cint(prot), flags=_cint(flags), fd=_cfd(fd), pos=_off(offset))
 
     def ommap(self, addr, length, prot, flags, fd=-1, pos=0) -> int:
         # COMPAT_43: int len (sign-extended into size_t), long pos
         return self._syscall(sys_mmap.ommap, "ommap", addr=self._word(addr),
                              len=self._word(_cint(length)), prot=_cint(prot), flags=_cint(flags),
-                             fd=_cint(fd), pos=self._long(pos))
+                             fd=_cfd(fd), pos=self._long(pos))
 
     def munmap(self, addr, length) -> None:
         self._syscall(sys_mmap.munmap, "munmap", addr=self._word(addr), len=self._word(length))
@@ -250,18 +267,19 @@ class Process:
     def _access(self, fn, addr, arg):
         k = self.kernel
         with k.giant:
-            for _ in range(3):
+            while True:
                 self._live()
                 try:
                     return fn(self.proc.p_vmspace.vm_map, addr, arg)
                 except UserFault as uf:
                     if uf.rv != KERN_RESOURCE_SHORTAGE:
                         raise self._fault(uf) from None
-                    # out of memory and swap: vm_pageout_oom picks a victim, then we retry
+                    # out of memory and swap: vm_pageout_oom picks a victim, then we retry.  Each
+                    # round kills a process, so this ends: in success, in ProcessKilled (this
+                    # process was the victim) or in a fault when no victim is left.  (It used to
+                    # give up after three kills with a Python MemoryError.)
                     if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
                         raise self._fault(uf) from None
-            self._live()
-            raise MemoryError("out of memory")
 
     def mem_read(self, addr, size) -> bytes:
         addr = self._word(addr)
@@ -403,7 +421,6 @@ def _describe(m, e) -> MapEntry:
                     shadow_count=shadow)
 
 
-_unused = (MAP_ENTRY_COW, MAP_ENTRY_NEEDS_COPY, RLIMIT_STACK)
 
 
 # -- file system calls (appended to Process) ------------------------------------------------------
@@ -451,11 +468,11 @@ def _file_methods():
         return fd
 
     def close(self, fd):
-        fd = _cint(fd)
+        fd = _cfd(fd)
         return _vfs_call(self, "close", lambda k, cred: self.proc.p_fd.close(fd))
 
     def _rw(self, name, fd, fn):
-        fd = _cint(fd)
+        fd = _cfd(fd)
 
         def do(k, cred):
             err, fp = self.proc.p_fd.fget(fd)
@@ -530,7 +547,7 @@ def _file_methods():
         return _rw(self, "lseek", fd, do)
 
     def fcntl_setfl(self, fd, flags):
-        fd, flags = _cint(fd), _cint(flags)
+        fd, flags = _cfd(fd), _cint(flags)
         return _vfs_call(self, "fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
 
     def pipe(self):

@@ -94,7 +94,7 @@ class Ties:
         return len(self.starts)
 
     def __iter__(self):
-        return iter(zip(self.starts, self.ends, self.ms))
+        return iter(zip(self.starts, self.ends, self.ms, strict=False))
 
     def translate(self, a: int) -> int | None:
         i = bisect.bisect_right(self.starts, a) - 1
@@ -520,7 +520,7 @@ class Replayer:
                 runs.append((ps, pm, pe - ps))
         # cut back to the exact byte range of the call
         out = []
-        for i, (ts, ms, ln) in enumerate(runs):
+        for ts, ms, ln in runs:
             s = max(ts, a)
             e = min(ts + ln, a + length)
             out.append((s, ms + (s - ts), e - s))
@@ -1127,7 +1127,7 @@ class Replayer:
             tv = [v & 1 for v in vec]
             mv = [b & 1 for b in got[:len(tv)]]
             if tv != mv:
-                diff = sum(1 for x, y in zip(tv, mv) if x != y)
+                diff = sum(1 for x, y in zip(tv, mv, strict=False) if x != y)
                 notes.append(f"mincore: residency differs on {diff} of {len(tv)} pages")
         return out
 

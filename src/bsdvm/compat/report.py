@@ -41,7 +41,7 @@ def _layout_figure(entries, pid):
         ax.set_axis_off()
         return fig
     ys = list(range(n))[::-1]
-    for y, e in zip(ys, entries):
+    for y, e in zip(ys, entries, strict=False):
         ax.barh(y, e.end - e.start, left=0, color=_PROT_COLOURS.get(_rwx(e.prot), "#777"),
                 hatch=_HATCH.get(e.object_type, ""), edgecolor="#333", linewidth=0.4)
     ax.set_xscale("log")
@@ -65,7 +65,7 @@ def _series_figure(samples, cols, labels, ylabel, title, scale=1.0):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(10, 3.2))
     xs = [s[0] for s in samples]
-    for c, lab in zip(cols, labels):
+    for c, lab in zip(cols, labels, strict=False):
         ax.plot(xs, [s[c] / scale for s in samples], label=lab, drawstyle="steps-post")
     ax.set_xlabel("memory call (replay order)")
     ax.set_ylabel(ylabel)

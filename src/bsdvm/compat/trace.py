@@ -332,7 +332,7 @@ def _decode(name: str, toks: list[str], sigs: dict, symbols: dict, rec_info: dic
         return {"raw_args": toks}
     args = {}
     unknown: list = []
-    for (aname, kind), tok in zip(sig, toks):
+    for (aname, kind), tok in zip(sig, toks, strict=False):
         if kind == "s":
             s = _cstring(tok)
             args[aname] = s if s is not None else tok

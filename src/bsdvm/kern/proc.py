@@ -130,4 +130,3 @@ def new_vmspace(kernel) -> Vmspace:
     return Vmspace(kernel, arch.vm_min_address, arch.vm_maxuser_address)
 
 
-_unused = (VM_PROT_ALL, VM_PROT_WRITE)

@@ -1093,4 +1093,3 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
     return vm2
 
 
-_unused = (MAP_ENTRY_NOFAULT, VM_PROT_WRITE, VM_INHERIT_COPY, KERN_FAILURE, MAP_ENTRY_BEHAV_MASK)

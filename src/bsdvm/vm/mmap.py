@@ -359,7 +359,6 @@ def mincore(td, uap) -> int:
     # Address of byte vector
     vec = uap.vec
     pmap = m.pmap
-    phys = td.td_proc.p_kernel.phys
 
     # vm_map_lock_read(map)
     while True:                                     # RestartScan:
@@ -752,4 +751,3 @@ class ByteVector:
         return 0
 
 
-_unused = (MINCORE_INCORE, VM_MAP_WIRE_HOLESOK, MAP_FIXED, EAGAIN, ENODEV, OBJT_DEVICE, EPERM)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 
 from . import pmap as pmap_mod
-from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_NOSPLIT, OBJ_ONEMAPPING, OBJ_WRITEABLE,
+from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJPC_INVAL, OBJPC_NOSYNC, OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
-                    OBJT_VNODE, PAGE_MASK, PG_NOSYNC, PG_REFERENCED, VM_PROT_NONE, VM_PROT_READ,
+                    OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
                     atop)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
@@ -242,7 +242,7 @@ def vm_object_collapse(obj: VmObject) -> None:
 def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool) -> None:
     """OBJ-10 (end 0 = to the end of the object)."""
     phys = obj.vm.phys
-    for i, m in pages_in(obj, start, end if end else None):
+    for _i, m in pages_in(obj, start, end if end else None):
         if m.wire_count:
             pmap_mod.pmap_remove_all(m)
             if not clean_only:
@@ -393,5 +393,3 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
 # A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.
 _MADV_FREED = 0x10000
 
-__all__ = [n for n in dir() if n.startswith("vm_object") or n in ("VmObject", "pages_in")]
-_unused = (PG_REFERENCED, VM_PROT_NONE, OBJ_NOSPLIT)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import tempfile
 
-from . import pmap as pmap_mod
 from .object import pages_in, vm_object_allocate, vm_object_page_remove
 from .page import ZERO_PAGE
-from .param import (OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
+from .param import (OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                     OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, VM_PAGER_BAD,
-                    VM_PAGER_ERROR, VM_PAGER_FAIL, VM_PAGER_OK, VM_PROT_READ, atop, round_page)
+                    VM_PAGER_ERROR, VM_PAGER_FAIL, VM_PAGER_OK, atop, round_page)
 from .page import VmPage
 
 PROT_READ = 1
@@ -341,4 +340,3 @@ class Pagers:
         return pindex in obj.swblocks
 
 
-_unused = (OBJ_MIGHTBEDIRTY, OBJ_WRITEABLE, VM_PAGER_BAD, VM_PROT_READ, pmap_mod)
