@@ -1,0 +1,779 @@
+"""Property tests: random programs of the seed's system calls over one to three processes.
+
+A hypothesis state machine drives mmap (anonymous private/shared, file shared/private, MAP_FIXED),
+munmap, mprotect, minherit, madvise, mlock/munlock, msync, fork, exit, user loads and stores, and
+pread/pwrite on the mapped files.  After every step the kernel's own accounting must hold
+(`Kernel.check_invariants`), and every load must return what a byte-level reference model says.
+When the example ends, every process exits, the host files must hold the model's bytes and the
+kernel must be quiescent (no page, object or swap block left).
+
+The reference model keeps, per process, page address -> PageState.  A page's bytes live in a
+"cell" that processes may share:
+  * AnonCell   anonymous memory (zero until written); shared by MAP_SHARED/INHERIT_SHARE;
+  * FilePage   a page of a file seen through MAP_SHARED: stores go to the model file, which
+               p.pread must also show;
+  * CowCell    copy-on-write view of another cell: MAP_PRIVATE file mappings, and both sides of
+               an INHERIT_COPY fork (FORK-3: the *parent's* view becomes copy-on-write too, so a
+               MAP_SHARED region set to INHERIT_COPY stops being shared for the parent as well).
+Where FreeBSD 7 itself is not deterministic for a user program (MADV_FREE'd pages the page daemon
+may or may not reclaim; the OBJ-9 "bypass" of a backing object that other processes still write,
+the XXX in vm_object_backing_scan), the model marks the bytes unknown and does not compare them;
+where the spec makes an access's outcome depend on pmap state the model does not track (wired
+COW entries, MAP-45; present read-only PTEs of wired PROT_NONE pages; the child's eager copies
+mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken.
+
+Expected errnos follow the spec (section 11): munmap over a hole EINVAL (UNM-2), mprotect beyond
+max_protection EACCES (PROT-2), minherit(3) EINVAL, madvise(11) EINVAL, msync over a hole EINVAL
+and MS_INVALIDATE over wired memory EBUSY (SYN-2), mlock over a hole ENOMEM (MLK-5), and so on.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import random
+from collections import Counter
+
+import pytest
+from hypothesis import note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
+                                 rule)
+
+from bsdvm import Kernel, SegmentationFault, mman
+from bsdvm.resource import RLIMIT_DATA
+from bsdvm.vm.invariants import check_quiescent
+
+PG = 4096
+ZERO = bytes(PG)
+R, W, X = mman.PROT_READ, mman.PROT_WRITE, mman.PROT_EXEC
+RWX = R | W | X
+# Write-only and exec-only protections are left out: on i386/amd64 whether such a page can be read
+# depends on whether a translation happens to be present (spec FLT-12/x86 pmap).
+PROTS = [0, R, R | W, R | X, RWX]
+SHARE, COPY, NONE = mman.INHERIT_SHARE, mman.INHERIT_COPY, mman.INHERIT_NONE
+ARENA = 16                              # pages of the mmap arena the generated calls aim at
+FILE_PAGES = {"/f0": 3, "/f1": 5}       # page-aligned sizes (partial pages: see test_scenarios)
+PI = st.integers(0, 2)                  # which live process (modulo how many there are)
+
+
+# -- the reference model -----------------------------------------------------------------------
+
+class EOFAccess(Exception):
+    """The page lies at or beyond the end of its file: FLT-4 gives KERN_PROTECTION_FAILURE."""
+
+
+class FileModel:
+    def __init__(self, path: str, data: bytes):
+        self.path = path
+        self.data = bytearray(data)
+
+    @property
+    def npages(self) -> int:
+        return len(self.data) // PG
+
+
+class FilePage:
+    __slots__ = ("f", "idx")
+
+    def __init__(self, f: FileModel, idx: int):
+        self.f = f
+        self.idx = idx
+
+
+class AnonCell:
+    __slots__ = ("data", "unknown")
+
+    def __init__(self, data=None):
+        self.data = data
+        self.unknown = False
+
+
+class CowCell:
+    __slots__ = ("data", "unknown", "backing", "risky")
+
+    def __init__(self, backing, risky: bool = False):
+        self.data = None
+        self.unknown = False
+        self.backing = backing
+        self.risky = risky
+
+
+def resolve(cell):
+    """(bytes, known) of the page as a load sees it; EOFAccess past the end of the file."""
+    known = True
+    c = cell
+    while True:
+        if isinstance(c, FilePage):
+            if c.idx >= c.f.npages:
+                raise EOFAccess
+            return bytes(c.f.data[c.idx * PG:(c.idx + 1) * PG]), known
+        if c.data is not None:
+            return bytes(c.data), known and not c.unknown
+        if isinstance(c, CowCell):
+            if c.risky:
+                known = False
+            c = c.backing
+            continue
+        return ZERO, known
+
+
+def beyond_eof(cell) -> bool:
+    try:
+        resolve(cell)
+    except EOFAccess:
+        return True
+    return False
+
+
+def materialize(cell) -> None:
+    """The copy a write fault (or a wiring fault with WRITE) makes for a copy-on-write page."""
+    if isinstance(cell, CowCell) and cell.data is None:
+        content, known = resolve(cell)
+        cell.data = bytearray(content)
+        cell.unknown = not known
+    elif isinstance(cell, AnonCell) and cell.data is None:
+        cell.data = bytearray(PG)
+
+
+def store(cell, off: int, b: bytes) -> None:
+    if isinstance(cell, FilePage):
+        base = cell.idx * PG + off
+        cell.f.data[base:base + len(b)] = b
+        return
+    materialize(cell)
+    cell.data[off:off + len(b)] = b
+    if len(b) == PG:
+        cell.unknown = False
+
+
+def bottom_file_page(cell):
+    """The file page at the bottom of the object chain (what vm_object_sync cleans), if any."""
+    c = cell
+    while isinstance(c, CowCell):
+        c = c.backing
+    return c if isinstance(c, FilePage) else None
+
+
+class PageState:
+    __slots__ = ("cell", "prot", "maxp", "inh", "wired", "cow", "pte_maybe", "max_unsure")
+
+    def __init__(self, cell, prot, maxp, inh, cow):
+        self.cell = cell
+        self.prot = prot
+        self.maxp = maxp
+        self.inh = inh
+        self.wired = False
+        self.cow = cow              # the entry may carry MAP_ENTRY_COW (only leniency uses it)
+        self.pte_maybe = False      # a translation granting more than `prot` may be present
+        self.max_unsure = False     # FLT-3 may have stripped WRITE from max_protection
+
+    def clone(self) -> "PageState":
+        c = PageState(self.cell, self.prot, self.maxp, self.inh, self.cow)
+        c.wired, c.pte_maybe, c.max_unsure = self.wired, self.pte_maybe, self.max_unsure
+        return c
+
+
+class ProcModel:
+    def __init__(self, p, fds: dict):
+        self.p = p
+        self.fds = fds
+        self.pages: dict[int, PageState] = {}
+
+
+def payload(seed: int, n: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def expect_errno(fn, err: int) -> None:
+    with pytest.raises(OSError) as ei:
+        fn()
+    assert ei.value.errno == err, (ei.value, errno.errorcode.get(err))
+
+
+# -- the state machine -------------------------------------------------------------------------
+
+class VMMachine(RuleBasedStateMachine):
+    KERNEL_ARGS: dict = {}
+    BALLOON = 0             # pages of a big private region per process, to create memory pressure
+
+    def __init__(self):
+        super().__init__()
+        self.k = Kernel(**self.KERNEL_ARGS)
+        p = self.k.spawn(uid=0, gid=0)
+        rnd = random.Random(7)
+        self.files: dict[str, FileModel] = {}
+        fds = {}
+        for path, n in FILE_PAGES.items():
+            fd = p.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            data = rnd.randbytes(n * PG)
+            assert p.write(fd, data) == len(data)
+            self.files[path] = FileModel(path, data)
+            fds[path] = fd
+            fds[path + ":ro"] = p.open(path, os.O_RDONLY)
+        # MMAP-6: the default hint is the end of the largest possible heap
+        self.H = (p.brk_base() + p.getrlimit(RLIMIT_DATA)[1] + PG - 1) & ~(PG - 1)
+        self.procs = [ProcModel(p, fds)]
+        self.B = self.H + 1024 * PG
+        if self.BALLOON:
+            pm = self.procs[0]
+            a = p.mmap(self.B, self.BALLOON * PG, R | W,
+                       mman.MAP_ANON | mman.MAP_PRIVATE | mman.MAP_FIXED)
+            assert a == self.B
+            for i in range(self.BALLOON):
+                pm.pages[a + i * PG] = PageState(AnonCell(), R | W, RWX, COPY, False)
+            for i in range(self.BALLOON):        # most of memory is in use from the start
+                self.do_write(pm, a + i * PG, 8 * (i % 500), i.to_bytes(4, "little"))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def proc(self, pi: int) -> ProcModel:
+        return self.procs[pi % len(self.procs)]
+
+    def draw_at(self, pm: ProcModel, data) -> int:
+        """A page index (relative to the hint) for a range operation: mostly where something is
+        mapped, sometimes anywhere in the arena."""
+        mapped = sorted((a - self.H) // PG for a in pm.pages)
+        anywhere = st.integers(0, ARENA + 4)
+        if not mapped:
+            return data.draw(anywhere)
+        return data.draw(st.one_of(st.sampled_from(mapped), anywhere))
+
+    def addrs(self, at: int, n: int) -> list[int]:
+        return [self.H + (at + i) * PG for i in range(n)]
+
+    def first_fit(self, pm: ProcModel, n: int) -> int:
+        a = self.H
+        while any(a + i * PG in pm.pages for i in range(n)):
+            a += PG
+        return a
+
+    def host_file(self, path: str) -> bytes:
+        with open(os.path.join(self.k.root, path.lstrip("/")), "rb") as f:
+            return f.read()
+
+    def place(self, pm: ProcModel, addr: int, states: list[PageState]) -> None:
+        for i, ps in enumerate(states):
+            pm.pages[addr + i * PG] = ps
+
+    def check_read(self, pm: ProcModel, addr: int) -> None:
+        ps = pm.pages.get(addr)
+        if ps is None:
+            with pytest.raises(SegmentationFault) as ei:
+                pm.p.mem_read(addr, PG)
+            assert ei.value.code == "SEGV_MAPERR"
+            return
+        allowed = bool(ps.prot & R)
+        if not allowed or beyond_eof(ps.cell):
+            may_succeed = not allowed and ps.pte_maybe
+            try:
+                got = pm.p.mem_read(addr, PG)
+            except SegmentationFault as e:
+                assert e.code == "SEGV_ACCERR", e
+                return
+            assert may_succeed, f"read of {addr:#x} should fault (prot {ps.prot})"
+        else:
+            got = pm.p.mem_read(addr, PG)
+        want, known = resolve(ps.cell)
+        if known:
+            assert got == want, f"pid {pm.p.pid} page {addr:#x}: contents differ from the model"
+
+    def do_write(self, pm: ProcModel, addr: int, off: int, b: bytes) -> None:
+        ps = pm.pages.get(addr)
+        if ps is None:
+            with pytest.raises(SegmentationFault) as ei:
+                pm.p.mem_write(addr + off, b)
+            assert ei.value.code == "SEGV_MAPERR"
+            return
+        if not ps.prot & W or beyond_eof(ps.cell):
+            may_succeed = not ps.prot & W and ps.pte_maybe and not beyond_eof(ps.cell)
+        elif ps.wired and ps.cow:
+            may_succeed = True      # MAP-45: a write *fault* on a user-wired COW entry fails
+        else:
+            pm.p.mem_write(addr + off, b)
+            store(ps.cell, off, b)
+            return
+        try:
+            pm.p.mem_write(addr + off, b)
+        except SegmentationFault as e:
+            assert e.code == "SEGV_ACCERR", e
+            return
+        assert may_succeed, f"write to {addr:#x} should fault (prot {ps.prot})"
+        store(ps.cell, off, b)
+
+    def check_synced(self, synced) -> None:
+        for f, idx in synced:
+            host = self.host_file(f.path)
+            assert host[idx * PG:(idx + 1) * PG] == f.data[idx * PG:(idx + 1) * PG], \
+                f"{f.path} page {idx} not in the host file after msync"
+
+    # -- mappings ----------------------------------------------------------------------------------
+    @rule(pi=PI, shared=st.booleans(), npages=st.integers(1, 6), prot=st.sampled_from(PROTS),
+          fixed=st.booleans(), at=st.integers(0, ARENA - 1))
+    def mmap_anon(self, pi, shared, npages, prot, fixed, at):
+        self.do_mmap_anon(self.proc(pi), shared, npages, prot, fixed, at)
+
+    def do_mmap_anon(self, pm, shared, npages, prot, fixed, at):
+        flags = mman.MAP_ANON | (mman.MAP_SHARED if shared else mman.MAP_PRIVATE)
+        addr = 0
+        if fixed:
+            flags |= mman.MAP_FIXED
+            addr = self.H + at * PG
+        expect = addr if fixed else self.first_fit(pm, npages)
+        note(f"pid {pm.p.pid}: mmap anon {'shared' if shared else 'private'} {npages}p "
+             f"prot {prot} at {expect:#x}")
+        got = pm.p.mmap(addr, npages * PG, prot, flags)
+        assert got == expect, "MAP-11: first fit at or above the hint"
+        for a in range(got, got + npages * PG, PG):
+            pm.pages.pop(a, None)
+        self.place(pm, got, [PageState(AnonCell(), prot, RWX, SHARE if shared else COPY, False)
+                             for _ in range(npages)])
+
+    @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)), shared=st.booleans(),
+          ro=st.booleans(), off=st.integers(0, 5), npages=st.integers(1, 4),
+          prot=st.sampled_from(PROTS), fixed=st.booleans(), at=st.integers(0, ARENA - 1))
+    def mmap_file(self, pi, path, shared, ro, off, npages, prot, fixed, at):
+        self.do_mmap_file(self.proc(pi), path, shared, ro, off, npages, prot, fixed, at)
+
+    def do_mmap_file(self, pm, path, shared, ro, off, npages, prot, fixed, at):
+        f = self.files[path]
+        fd = pm.fds[path + (":ro" if ro else "")]
+        flags = mman.MAP_SHARED if shared else mman.MAP_PRIVATE
+        addr = 0
+        if fixed:
+            flags |= mman.MAP_FIXED
+            addr = self.H + at * PG
+        note(f"pid {pm.p.pid}: mmap {path}{' ro' if ro else ''} "
+             f"{'shared' if shared else 'private'} off {off}p {npages}p prot {prot} "
+             f"{'fixed ' + hex(addr) if fixed else ''}")
+        if shared and ro and prot & W:
+            # MMAP-10: EACCES before vm_mmap, so even MAP_FIXED removes nothing
+            expect_errno(lambda: pm.p.mmap(addr, npages * PG, prot, flags, fd, off * PG),
+                         errno.EACCES)
+            return
+        expect = addr if fixed else self.first_fit(pm, npages)
+        got = pm.p.mmap(addr, npages * PG, prot, flags, fd, off * PG)
+        assert got == expect
+        for a in range(got, got + npages * PG, PG):
+            pm.pages.pop(a, None)
+        maxp = (R | X) if (shared and ro) else RWX
+        states = []
+        for i in range(npages):
+            cell = FilePage(f, off + i)
+            states.append(PageState(cell if shared else CowCell(cell), prot, maxp,
+                                    SHARE if shared else COPY, not shared))
+        self.place(pm, got, states)
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
+          sub=st.sampled_from([0, 0, 0, 1, PG - 1]))
+    def munmap(self, pi, data, npages, sub):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = self.addrs(at, npages)
+        length = npages * PG - sub
+        note(f"pid {pm.p.pid}: munmap {rng[0] + sub:#x} {length:#x}")
+        if all(a in pm.pages for a in rng):
+            pm.p.munmap(rng[0] + sub, length)
+            for a in rng:
+                del pm.pages[a]
+        else:
+            expect_errno(lambda: pm.p.munmap(rng[0] + sub, length), errno.EINVAL)   # UNM-2
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
+          prot=st.sampled_from(PROTS), sub=st.sampled_from([0, 0, 1]))
+    def mprotect(self, pi, data, npages, prot, sub):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = [a for a in self.addrs(at, npages) if a in pm.pages]
+        note(f"pid {pm.p.pid}: mprotect {self.H + at * PG:#x} {npages}p {prot}")
+        verdict = "ok"
+        for a in rng:
+            ps = pm.pages[a]
+            if prot & ~ps.maxp:
+                verdict = "fail"
+                break
+            if prot & W and ps.max_unsure:
+                verdict = "maybe"
+        call = lambda: pm.p.mprotect(self.H + at * PG + sub, npages * PG - sub, prot)  # noqa: E731
+        if verdict == "fail":
+            expect_errno(call, errno.EACCES)                # MAP-21
+            return
+        try:
+            call()
+        except OSError as e:
+            assert verdict == "maybe" and e.errno == errno.EACCES, e
+            return
+        for a in rng:
+            ps = pm.pages[a]
+            ps.prot = prot
+            if prot & W:
+                ps.max_unsure = False
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
+          inh=st.sampled_from([SHARE, COPY, NONE, SHARE, COPY, NONE, 3]))
+    def minherit(self, pi, data, npages, inh):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        note(f"pid {pm.p.pid}: minherit {self.H + at * PG:#x} {npages}p {inh}")
+        call = lambda: pm.p.minherit(self.H + at * PG, npages * PG, inh)  # noqa: E731
+        if inh == 3:
+            expect_errno(call, errno.EINVAL)                # INH-1
+            return
+        call()
+        for a in self.addrs(at, npages):
+            if a in pm.pages:
+                pm.pages[a].inh = inh
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
+          behav=st.integers(0, 11))
+    def madvise(self, pi, data, npages, behav):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        note(f"pid {pm.p.pid}: madvise {self.H + at * PG:#x} {npages}p {behav}")
+        call = lambda: pm.p.madvise(self.H + at * PG, npages * PG, behav)  # noqa: E731
+        if behav > mman.MADV_PROTECT:
+            expect_errno(call, errno.EINVAL)                # ADV-2
+            return
+        call()
+        if behav == mman.MADV_FREE:
+            self.forget_freed(pm, self.addrs(at, npages))
+
+    def forget_freed(self, pm: ProcModel, rng) -> None:
+        """OBJ-15: MADV_FREE lets the page daemon drop private anonymous pages; whether it did is
+        not observable in advance, so those bytes become unknown until fully rewritten."""
+        direct = Counter(id(ps.cell) for q in self.procs for ps in q.pages.values())
+        for a in rng:
+            ps = pm.pages.get(a)
+            if ps is None:
+                continue
+            c = ps.cell
+            while c is not None and not isinstance(c, FilePage):
+                if direct[id(c)] > 1:
+                    break                   # shared with another process: not ONEMAPPING
+                if c.data is not None:
+                    c.unknown = True
+                c = c.backing if isinstance(c, CowCell) else None
+
+    # -- wiring ------------------------------------------------------------------------------------
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
+    def mlock(self, pi, data, npages):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = self.addrs(at, npages)
+        note(f"pid {pm.p.pid}: mlock {rng[0]:#x} {npages}p")
+        if npages + self.k.vmstat()["v_wire_count"] > self.k.vm_page_max_wired:
+            expect_errno(lambda: pm.p.mlock(rng[0], npages * PG), errno.EAGAIN)   # MLK-4
+            return
+        fail_at = None
+        unsure = False
+        prev_none = False
+        for i, a in enumerate(rng):
+            ps = pm.pages.get(a)
+            if ps is None:
+                fail_at = i
+                break
+            if ps.wired:
+                prev_none = False
+                continue
+            if not ps.prot & R:
+                if (ps.maxp & (R | W)) != (R | W):
+                    fail_at = i             # FLT-3: the retry against max_protection fails
+                    break
+                if ps.max_unsure or prev_none:
+                    # FLT-3 strips WRITE from the *entry's* max_protection at its first page, so
+                    # the retry for a second page of the same PROT_NONE entry fails (as in
+                    # FreeBSD 7's vm_fault); whether two such pages are one entry depends on
+                    # merging the model does not follow.
+                    unsure = True
+                prev_none = True
+            else:
+                prev_none = False
+            if beyond_eof(ps.cell):
+                fail_at = i                 # FLT-4: wiring a page past EOF fails
+                break
+        try:
+            pm.p.mlock(rng[0], npages * PG)
+            ok = True
+        except OSError as e:
+            assert e.errno == errno.ENOMEM, e
+            ok = False
+        if unsure:
+            if ok:
+                fail_at = None
+            else:
+                self.wired_some(pm, rng, 0, False, conservative=True)
+                return
+        assert ok == (fail_at is None), "MLK-5: mlock is all-or-nothing"
+        if ok:
+            self.wired_some(pm, rng, len(rng), True)
+        else:
+            self.wired_some(pm, rng, fail_at, False)
+
+    def wired_some(self, pm: ProcModel, rng, upto: int, wired: bool, conservative=False) -> None:
+        """Apply the effects of vm_fault_wire to rng[:upto]; on failure, the pages from the
+        failing one on may have had their max_protection stripped (FLT-3, entry-wide)."""
+        for i, a in enumerate(rng):
+            ps = pm.pages.get(a)
+            if ps is None or ps.wired:
+                continue
+            if i < upto:
+                if ps.prot & W:
+                    materialize(ps.cell)            # FLT-12: the COW copy is made at once
+                if not ps.prot & R:
+                    ps.maxp &= ~W                   # FLT-3
+                    ps.max_unsure = False
+                    ps.pte_maybe = True             # a present, read-only translation
+                ps.wired = wired
+            else:
+                if not ps.prot & R and ps.maxp & W:
+                    ps.max_unsure = True
+                if conservative:
+                    if (ps.prot & W and isinstance(ps.cell, CowCell) and ps.cell.data is None
+                            and not beyond_eof(ps.cell)):
+                        ps.cell.data = bytearray(resolve(ps.cell)[0])
+                        ps.cell.unknown = True
+                    if not ps.prot & R:
+                        ps.pte_maybe = True
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
+    def munlock(self, pi, data, npages):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = self.addrs(at, npages)
+        note(f"pid {pm.p.pid}: munlock {rng[0]:#x} {npages}p")
+        if all(a in pm.pages for a in rng):
+            pm.p.munlock(rng[0], npages * PG)
+            for a in rng:
+                pm.pages[a].wired = False
+        else:
+            expect_errno(lambda: pm.p.munlock(rng[0], npages * PG), errno.ENOMEM)  # MUL-1
+
+    # -- msync, files -----------------------------------------------------------------------------
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
+          flags=st.sampled_from([mman.MS_SYNC, mman.MS_ASYNC, mman.MS_INVALIDATE,
+                                 mman.MS_ASYNC | mman.MS_INVALIDATE]))
+    def msync(self, pi, data, npages, flags):
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = self.addrs(at, npages)
+        note(f"pid {pm.p.pid}: msync {rng[0]:#x} {npages}p flags {flags}")
+        call = lambda: pm.p.msync(rng[0], npages * PG, flags)  # noqa: E731
+        if flags == mman.MS_ASYNC | mman.MS_INVALIDATE:
+            expect_errno(call, errno.EINVAL)                # SYN-1
+            return
+        for a in rng:
+            ps = pm.pages.get(a)
+            if ps is None:
+                expect_errno(call, errno.EINVAL)            # SYN-2: a hole
+                return
+            if flags & mman.MS_INVALIDATE and ps.wired:
+                expect_errno(call, errno.EBUSY)             # SYN-2: wired
+                return
+        call()
+        synced = set()
+        for a in rng:
+            fp = bottom_file_page(pm.pages[a].cell)
+            if fp is not None and fp.idx < fp.f.npages:
+                synced.add((fp.f, fp.idx))
+        self.check_synced(synced)
+
+    @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)), data=st.data())
+    def file_pwrite(self, pi, path, data):
+        pm = self.proc(pi)
+        f = self.files[path]
+        off = data.draw(st.integers(0, len(f.data) - 1))
+        n = data.draw(st.integers(1, min(2 * PG, len(f.data) - off)))
+        b = payload(data.draw(st.integers(0, 2 ** 32)), n)
+        note(f"pid {pm.p.pid}: pwrite {path} {off:#x} +{n:#x}")
+        assert pm.p.pwrite(pm.fds[path], b, off) == n
+        f.data[off:off + n] = b
+
+    @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)))
+    def file_pread(self, pi, path):
+        pm = self.proc(pi)
+        f = self.files[path]
+        assert pm.p.pread(pm.fds[path + ":ro"], len(f.data) + 100, 0) == bytes(f.data)
+
+    # -- processes -------------------------------------------------------------------------------
+    @precondition(lambda self: len(self.procs) < 3)
+    @rule(pi=PI)
+    def fork(self, pi):
+        parent = self.proc(pi)
+        direct = Counter(id(ps.cell) for q in self.procs for ps in q.pages.values())
+        cp = parent.p.fork()
+        note(f"pid {parent.p.pid}: fork -> {cp.pid}")
+        child = ProcModel(cp, dict(parent.fds))
+        for a, ps in parent.pages.items():
+            if ps.inh == NONE:
+                continue                                    # FORK-1: a hole in the child
+            c = ps.clone()
+            c.wired = False
+            c.pte_maybe = False
+            if ps.inh == COPY:
+                if ps.wired:
+                    # FORK-3: eager copy, mapped in the child with max_protection
+                    content, known = resolve(ps.cell)
+                    cell = AnonCell(bytearray(content))
+                    cell.unknown = not known
+                    c.cell = cell
+                    c.cow = False
+                    c.pte_maybe = ps.prot != ps.maxp or ps.max_unsure
+                else:
+                    old = ps.cell
+                    risky = direct[id(old)] > 1
+                    ps.cell = CowCell(old, risky)
+                    ps.cow = True
+                    c.cell = CowCell(old, risky)
+                    c.cow = True
+            child.pages[a] = c                              # FORK-2: SHARE keeps the cell
+        self.procs.append(child)
+
+    @precondition(lambda self: len(self.procs) > 1)
+    @rule(pi=PI)
+    def exit(self, pi):
+        pm = self.proc(pi)
+        note(f"pid {pm.p.pid}: exit")
+        pm.p.exit()
+        self.procs.remove(pm)
+
+    # -- user memory -------------------------------------------------------------------------------
+    def draw_addr(self, pm: ProcModel, data) -> int:
+        arena = st.integers(0, ARENA + 4).map(lambda i: self.H + i * PG)
+        if not pm.pages:
+            return data.draw(arena)
+        mapped = st.sampled_from(sorted(pm.pages))
+        return data.draw(st.one_of(mapped, mapped, arena))
+
+    @rule(pi=PI, data=st.data())
+    def mem_write(self, pi, data):
+        pm = self.proc(pi)
+        addr = self.draw_addr(pm, data)
+        if data.draw(st.booleans()):
+            off, n = 0, PG
+        else:
+            off = data.draw(st.integers(0, PG - 1))
+            n = data.draw(st.integers(1, PG - off))
+        note(f"pid {pm.p.pid}: store {addr + off:#x} +{n:#x}")
+        self.do_write(pm, addr, off, payload(data.draw(st.integers(0, 2 ** 32)), n))
+
+    @rule(pi=PI, data=st.data())
+    def mem_read(self, pi, data):
+        pm = self.proc(pi)
+        addr = self.draw_addr(pm, data)
+        note(f"pid {pm.p.pid}: load {addr:#x}")
+        self.check_read(pm, addr)
+
+    @precondition(lambda self: self.BALLOON)
+    @rule(pi=PI, start=st.integers(0, 400), count=st.integers(1, 400), seed=st.integers(0, 255))
+    def balloon(self, pi, start, count, seed):
+        """Touch many pages of the big region (memory pressure), then check a few."""
+        pm = self.proc(pi)
+        start %= self.BALLOON
+        idx = list(range(start, min(self.BALLOON, start + count)))
+        note(f"pid {pm.p.pid}: balloon {start}..{idx[-1]}")
+        for i in idx:
+            a = self.B + i * PG
+            if a in pm.pages:
+                self.do_write(pm, a, (i * 64) % PG, bytes([seed, i & 0xFF]) * 8)
+        for i in idx[::7]:
+            self.check_read(pm, self.B + i * PG)
+
+    # -- checks ----------------------------------------------------------------------------------
+    @invariant()
+    def kernel_consistent(self):
+        self.k.check_invariants()
+
+    def teardown(self):
+        try:
+            for pm in self.procs:
+                for a in sorted(pm.pages):
+                    self.check_read(pm, a)
+            for pm in list(self.procs):
+                pm.p.exit()
+                self.procs.remove(pm)
+            for path, f in self.files.items():
+                assert self.host_file(path) == bytes(f.data), f"{path}: host file differs"
+            check_quiescent(self.k)
+        finally:
+            self.k.close()
+
+
+class BigMachine(VMMachine):
+    KERNEL_ARGS = {}
+
+
+class SmallMachine(VMMachine):
+    """(c): 2 MiB of RAM, so the page daemon pages anonymous memory out to swap and writes file
+    pages back while the same data properties must hold."""
+    KERNEL_ARGS = dict(physmem="2M", swap="16M")
+    BALLOON = 520           # more than the 480 frames users get: paging from the first step
+
+
+class SharingMachine(BigMachine):
+    """One small region and many forks: the copy-on-write / INHERIT_* / wiring interleavings
+    (FORK-1..3, FLT-5, FLT-12) get far more attention than in the general machine."""
+    mmap_anon = mmap_file = munmap = minherit = madvise = msync = file_pread = None
+
+    @initialize(kind=st.sampled_from(["anon", "shared anon", "file", "shared file"]),
+                npages=st.integers(1, 3), prot=st.sampled_from([R | W, R | W, R]))
+    def region(self, kind, npages, prot):
+        pm = self.procs[0]
+        if kind.endswith("anon"):
+            self.do_mmap_anon(pm, kind.startswith("shared"), npages, prot, True, 0)
+        else:
+            self.do_mmap_file(pm, "/f1", kind.startswith("shared"), False, 1, npages, prot,
+                              True, 0)
+
+    @precondition(lambda self: len(self.procs) < 3)
+    @rule(pi=PI, inh=st.sampled_from([SHARE, COPY, NONE]))
+    def minherit_then_fork(self, pi, inh):
+        pm = self.proc(pi)
+        pm.p.minherit(self.H, 3 * PG, inh)
+        for a in self.addrs(0, 3):
+            if a in pm.pages:
+                pm.pages[a].inh = inh
+        self.fork(pi)
+
+    @invariant()
+    def every_page_reads_as_the_model_says(self):
+        # Loads map pages everywhere, which is what lets a stale translation (a copy-on-write
+        # into a shared shadow that left another space mapping the old page) show up at all.
+        for pm in self.procs:
+            for a in sorted(pm.pages):
+                self.check_read(pm, a)
+
+
+TestVMProperties = BigMachine.TestCase
+TestVMProperties.settings = settings(stateful_step_count=100)
+
+TestVMPropertiesUnderPressure = SmallMachine.TestCase
+TestVMPropertiesUnderPressure.settings = settings(stateful_step_count=80)
+
+TestSharingProperties = SharingMachine.TestCase
+TestSharingProperties.settings = settings(stateful_step_count=60)
+
+
+def test_pressure_really_pages_out():
+    """The small configuration does exercise the swap pager: one fixed program, checked."""
+    k = Kernel(physmem="2M", swap="16M")
+    try:
+        p = k.spawn(uid=0)
+        n = 700                                  # more than the 480 frames users can get
+        a = p.mmap(0, n * PG, R | W, mman.MAP_ANON | mman.MAP_PRIVATE)
+        for i in range(n):
+            p.mem_write(a + i * PG, i.to_bytes(4, "little") * 4)
+        c = p.fork()
+        for i in range(0, n, 3):
+            c.mem_write(a + i * PG + 100, b"child")
+        k.check_invariants()
+        st_ = k.vmstat()
+        assert st_["v_swapout"] > 0 and st_["v_swap_used"] > 0
+        for i in range(n):
+            assert p.mem_read(a + i * PG, 16) == i.to_bytes(4, "little") * 4
+            got = c.mem_read(a + i * PG, 105)
+            assert got[:16] == i.to_bytes(4, "little") * 4
+            assert got[100:105] == (b"child" if i % 3 == 0 else bytes(5))
+        assert k.vmstat()["v_swapin"] > 0
+        p.exit()
+        c.exit()
+        check_quiescent(k)
+    finally:
+        k.close()
