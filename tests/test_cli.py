@@ -61,3 +61,4 @@ def test_run_scenario_failure_is_reported_with_exit_1(tmp_path):
     r = CliRunner().invoke(main, ["run", str(sc), "--physmem", "32M", "--swap", "16M"])
     assert r.exit_code == 1
     assert "scenario raised OSError" in r.output and "procstat -v" in r.output
+

@@ -13,6 +13,7 @@ import errno as errno_mod
 import operator
 import os
 import signal as signal_mod
+import stat as stat_mod
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -521,7 +522,14 @@ def _file_methods():
     def fstat(self, fd):
         def do(fp):
             if fp.f_vnode is None:
-                return errno_mod.EBADF if fp.f_closed else 0, None
+                # pipe_stat: a FIFO owned by the caller, st_size the bytes waiting to be read
+                cred = self.proc.p_ucred
+                pipe = fp.f_data
+                return 0, SimpleNamespace(
+                    st_mode=stat_mod.S_IFIFO | 0o600, st_ino=id(pipe) & 0xFFFFFFFF, st_dev=0,
+                    st_nlink=1, st_uid=cred.cr_uid, st_gid=cred.cr_gid,
+                    st_size=len(getattr(pipe, "buf", b"")), st_atime=0.0, st_mtime=0.0,
+                    st_ctime=0.0, st_flags=0, st_blksize=4096, st_blocks=0, st_rdev=0)
             return 0, self.kernel.vfs.getattr_stat(fp.f_vnode)
         return _rw(self, "fstat", fd, do)
 
