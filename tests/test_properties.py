@@ -1,23 +1,31 @@
 """Property tests: random programs of the seed's system calls over one to three processes.
 
-A hypothesis state machine drives mmap (anonymous private/shared, file shared/private, MAP_FIXED),
-munmap, mprotect, minherit, madvise, mlock/munlock, msync, fork, exit, user loads and stores, and
-pread/pwrite on the mapped files.  After every step the kernel's own accounting must hold
-(`Kernel.check_invariants`), and every load must return what a byte-level reference model says.
-When the example ends, every process exits, the host files must hold the model's bytes and the
-kernel must be quiescent (no page, object or swap block left).
+A hypothesis state machine drives mmap (anonymous private/shared, file shared/private, /dev/zero
+shared/private, the memory-backed device /dev/fb0, MAP_FIXED), munmap, mprotect, minherit, madvise,
+mincore, mlock/munlock/mlockall/munlockall, msync, fork, exit, spawn (root and uid 1000), user loads
+and stores, and pread/pwrite/ftruncate on the mapped files.  After every step the kernel's own
+accounting must hold (`Kernel.check_invariants`), and every load must return what a byte-level
+reference model says (and mincore must then report the page resident).  Unprivileged processes get
+EPERM from mlock, munlock, mlockall, munlockall and MADV_PROTECT, and nothing changes.  When the
+example ends, every process exits, the host files and the device memory must hold the model's bytes
+and the kernel must be quiescent (no page, object or swap block left).  The module prints how many
+state-machine runs and steps it made.
 
 The reference model keeps, per process, page address -> PageState.  A page's bytes live in a
 "cell" that processes may share:
   * AnonCell   anonymous memory (zero until written); shared by MAP_SHARED/INHERIT_SHARE;
   * FilePage   a page of a file seen through MAP_SHARED: stores go to the model file, which
-               p.pread must also show;
+               p.pread must also show; past EOF (after ftruncate) loads and stores fault;
+  * DevPage    a page of /dev/fb0: the device's memory itself, shared by every mapping;
   * CowCell    copy-on-write view of another cell: MAP_PRIVATE file mappings, and both sides of
                an INHERIT_COPY fork (FORK-3: the *parent's* view becomes copy-on-write too, so a
                MAP_SHARED region set to INHERIT_COPY stops being shared for the parent as well).
 Where FreeBSD 7 itself is not deterministic for a user program (MADV_FREE'd pages the page daemon
 may or may not reclaim; the OBJ-9 "bypass" of a backing object that other processes still write,
-the XXX in vm_object_backing_scan), the model marks the bytes unknown and does not compare them;
+the XXX in vm_object_backing_scan; bytes a store left past EOF in the last page of a shared file
+mapping, once the file grows over them, PGR-3/PGR-4), the model marks the bytes unknown and does
+not compare them; where FLT-3's stop depends on entry boundaries (merging, clipping) mlock reads
+them from p.maps();
 where the spec makes an access's outcome depend on pmap state the model does not track (wired
 COW entries, MAP-45; present read-only PTEs of wired PROT_NONE pages; the child's eager copies
 mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken.
@@ -28,6 +36,7 @@ and MS_INVALIDATE over wired memory EBUSY (SYN-2), mlock over a hole ENOMEM (MLK
 """
 from __future__ import annotations
 
+import bisect
 import errno
 import os
 import random
@@ -52,8 +61,26 @@ RWX = R | W | X
 PROTS = [0, R, R | W, R | X, RWX]
 SHARE, COPY, NONE = mman.INHERIT_SHARE, mman.INHERIT_COPY, mman.INHERIT_NONE
 ARENA = 16                              # pages of the mmap arena the generated calls aim at
-FILE_PAGES = {"/f0": 3, "/f1": 5}       # page-aligned sizes (partial pages: see test_scenarios)
+FILE_PAGES = {"/f0": 3, "/f1": 5}       # initial sizes; ftruncate and pwrite change them
+MAX_FILE_PAGES = 8                      # files stay below this size
+DEV_PAGES = 16                          # /dev/fb0, k.make_dev("fb0", "64K")
 PI = st.integers(0, 2)                  # which live process (modulo how many there are)
+USER = 1000                             # the uid of unprivileged processes
+
+# state-machine runs and steps of this module, printed at its teardown
+STATS = {"runs": 0, "steps": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_stats(request):
+    yield
+    line = f"[test_properties] runs: {STATS['runs']} steps: {STATS['steps']}"
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        with capman.global_and_fixture_disabled():
+            print("\n" + line)
+    else:
+        print(line)
 
 
 # -- the reference model -----------------------------------------------------------------------
@@ -63,55 +90,166 @@ class EOFAccess(Exception):
 
 
 class FileModel:
+    """A file's bytes (any size: ftruncate and pwrite change it).
+
+    `mask` marks bytes whose value the spec leaves to the page daemon (1 = unknown): a store through
+    a shared mapping into the last page *past* EOF stays in the resident page only (PGR-4 writes
+    back just the bytes inside the file, PGR-3 zeroes the tail on shrink but not on growth), so if
+    the file later grows over it those bytes are either the stored ones (page still resident) or
+    zero (page was written back and reclaimed).  `tail_dirty` says such a store happened since the
+    last shrink."""
+
     def __init__(self, path: str, data: bytes):
         self.path = path
         self.data = bytearray(data)
+        self.mask = bytearray(len(data))
+        self.tail_dirty = False
 
     @property
     def npages(self) -> int:
-        return len(self.data) // PG
+        return (len(self.data) + PG - 1) // PG
+
+    def page(self, idx: int):
+        """(bytes, known prefix length) of page idx < npages, zero past EOF (PGR-4)."""
+        lo = idx * PG
+        content = bytes(self.data[lo:lo + PG]).ljust(PG, b"\0")
+        known = PG
+        u = self.mask.find(1, lo, lo + PG)
+        if u >= 0:
+            known = u - lo
+        if self.tail_dirty and lo + PG > len(self.data):
+            known = min(known, len(self.data) - lo)
+        return content, known
+
+    def store(self, off: int, b: bytes) -> None:
+        """A store through a shared mapping (the page is inside the file: idx < npages)."""
+        eof = len(self.data)
+        end = min(off + len(b), eof)
+        if end > off:
+            self.data[off:end] = b[:end - off]
+            self.mask[off:end] = bytes(end - off)
+        if off + len(b) > eof:
+            self.tail_dirty = True
+
+    def resize(self, n: int) -> None:
+        """ftruncate, or a write past EOF (PGR-3 vnode_pager_setsize)."""
+        old = len(self.data)
+        if n < old:
+            del self.data[n:]
+            del self.mask[n:]
+            self.tail_dirty = False         # pages past EOF freed, the last page's tail zeroed
+        elif n > old:
+            self.data.extend(bytes(n - old))
+            self.mask.extend(bytes(n - old))
+            if self.tail_dirty:
+                top = min(n, (old + PG - 1) // PG * PG)
+                self.mask[old:top] = b"\1" * (top - old)
+                if n >= top:
+                    self.tail_dirty = False
+
+    def write(self, off: int, b: bytes) -> None:
+        """write(2) at off: the host file and resident pages take the bytes."""
+        if off + len(b) > len(self.data):
+            self.resize(off + len(b))
+        self.data[off:off + len(b)] = b
+        self.mask[off:off + len(b)] = bytes(len(b))
+
+    def masked(self, buf) -> bytes:
+        """buf with this file's unknown bytes zeroed (for comparisons)."""
+        out = bytearray(buf)
+        m = self.mask
+        i = m.find(1)
+        while i >= 0:
+            j = m.find(0, i)
+            j = len(m) if j < 0 else j
+            out[i:j] = bytes(j - i)
+            i = m.find(1, j)
+        return bytes(out)
+
+    def same(self, buf) -> bool:
+        if len(buf) != len(self.data):
+            return False
+        if self.mask.find(1) < 0:
+            return bytes(buf) == bytes(self.data)
+        return self.masked(buf) == self.masked(self.data)
 
 
-class FilePage:
+class DevModel:
+    """The memory of the memory-backed device /dev/fb0."""
+
+    def __init__(self, npages: int):
+        self.data = bytearray(npages * PG)
+
+
+class Backing:
+    """A page of a pager-backed object as user loads see it (the bottom of a cell chain)."""
+    __slots__ = ()
+
+
+class FilePage(Backing):
     __slots__ = ("f", "idx")
 
     def __init__(self, f: FileModel, idx: int):
         self.f = f
         self.idx = idx
 
+    def read(self):
+        if self.idx >= self.f.npages:
+            raise EOFAccess
+        return self.f.page(self.idx)
+
+    def store(self, off: int, b: bytes) -> None:
+        self.f.store(self.idx * PG + off, b)
+
+
+class DevPage(Backing):
+    """DEV-1/PGR-5: a device page is the device's memory itself, whoever maps it."""
+    __slots__ = ("d", "idx")
+
+    def __init__(self, d: DevModel, idx: int):
+        self.d = d
+        self.idx = idx
+
+    def read(self):
+        return bytes(self.d.data[self.idx * PG:(self.idx + 1) * PG]), PG
+
+    def store(self, off: int, b: bytes) -> None:
+        base = self.idx * PG + off
+        self.d.data[base:base + len(b)] = b
+
 
 class AnonCell:
-    __slots__ = ("data", "unknown")
+    __slots__ = ("data", "known")
 
     def __init__(self, data=None):
         self.data = data
-        self.unknown = False
+        self.known = PG             # bytes [0, known) of data are known
 
 
 class CowCell:
-    __slots__ = ("data", "unknown", "backing", "risky")
+    __slots__ = ("data", "known", "backing", "risky")
 
     def __init__(self, backing, risky: bool = False):
         self.data = None
-        self.unknown = False
+        self.known = PG
         self.backing = backing
         self.risky = risky
 
 
 def resolve(cell):
-    """(bytes, known) of the page as a load sees it; EOFAccess past the end of the file."""
-    known = True
+    """(bytes, known) of the page as a load sees it: `known` is how many leading bytes the model
+    can vouch for (PG: all, 0: none); EOFAccess past the end of the file."""
+    known = PG
     c = cell
     while True:
-        if isinstance(c, FilePage):
-            if c.idx >= c.f.npages:
-                raise EOFAccess
-            return bytes(c.f.data[c.idx * PG:(c.idx + 1) * PG]), known
+        if isinstance(c, Backing):
+            content, k = c.read()
+            return content, min(known, k)
         if c.data is not None:
-            return bytes(c.data), known and not c.unknown
+            return bytes(c.data), min(known, c.known)
         if isinstance(c, CowCell):
             if c.risky:
-                known = False
+                known = 0
             c = c.backing
             continue
         return ZERO, known
@@ -130,27 +268,31 @@ def materialize(cell) -> None:
     if isinstance(cell, CowCell) and cell.data is None:
         content, known = resolve(cell)
         cell.data = bytearray(content)
-        cell.unknown = not known
+        cell.known = known
     elif isinstance(cell, AnonCell) and cell.data is None:
         cell.data = bytearray(PG)
 
 
 def store(cell, off: int, b: bytes) -> None:
-    if isinstance(cell, FilePage):
-        base = cell.idx * PG + off
-        cell.f.data[base:base + len(b)] = b
+    if isinstance(cell, Backing):
+        cell.store(off, b)
         return
     materialize(cell)
     cell.data[off:off + len(b)] = b
-    if len(b) == PG:
-        cell.unknown = False
+    if off <= cell.known:
+        cell.known = max(cell.known, off + len(b))
+
+
+def bottom(cell):
+    """The cell at the bottom of a copy-on-write chain."""
+    while isinstance(cell, CowCell):
+        cell = cell.backing
+    return cell
 
 
 def bottom_file_page(cell):
     """The file page at the bottom of the object chain (what vm_object_sync cleans), if any."""
-    c = cell
-    while isinstance(c, CowCell):
-        c = c.backing
+    c = bottom(cell)
     return c if isinstance(c, FilePage) else None
 
 
@@ -179,6 +321,19 @@ class ProcModel:
         self.fds = fds
         self.pages: dict[int, PageState] = {}
 
+    @property
+    def root(self) -> bool:
+        return self.p.uid == 0
+
+
+def open_fds(p) -> dict:
+    """Descriptors every process holds: each file and device read-write and read-only."""
+    fds = {}
+    for path in list(FILE_PAGES) + ["/dev/zero", "/dev/fb0"]:
+        fds[path] = p.open(path, os.O_RDWR)
+        fds[path + ":ro"] = p.open(path, os.O_RDONLY)
+    return fds
+
 
 def payload(seed: int, n: int) -> bytes:
     return random.Random(seed).randbytes(n)
@@ -198,18 +353,23 @@ class VMMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
+        STATS["runs"] += 1
+        self._counted_start = False
         self.k = Kernel(**self.KERNEL_ARGS)
+        self.dev = self.k.make_dev("fb0", "64K")
+        assert len(self.dev.si_memory) == DEV_PAGES * PG
+        self.devm = DevModel(DEV_PAGES)
         p = self.k.spawn(uid=0, gid=0)
         rnd = random.Random(7)
         self.files: dict[str, FileModel] = {}
-        fds = {}
         for path, n in FILE_PAGES.items():
-            fd = p.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = p.open(path, os.O_RDWR | os.O_CREAT, 0o666)
             data = rnd.randbytes(n * PG)
             assert p.write(fd, data) == len(data)
+            p.close(fd)
+            p.chmod(path, 0o666)            # unprivileged processes open them read-write too
             self.files[path] = FileModel(path, data)
-            fds[path] = fd
-            fds[path + ":ro"] = p.open(path, os.O_RDONLY)
+        fds = open_fds(p)
         # MMAP-6: the default hint is the end of the largest possible heap
         self.H = (p.brk_base() + p.getrlimit(RLIMIT_DATA)[1] + PG - 1) & ~(PG - 1)
         self.procs = [ProcModel(p, fds)]
@@ -262,19 +422,28 @@ class VMMachine(RuleBasedStateMachine):
             assert ei.value.code == "SEGV_MAPERR"
             return
         allowed = bool(ps.prot & R)
-        if not allowed or beyond_eof(ps.cell):
-            may_succeed = not allowed and ps.pte_maybe
+        eof = beyond_eof(ps.cell)
+        if not allowed or eof:
+            # a present translation (pte_maybe) cannot survive the truncation that put the page
+            # past EOF: OBJ-10 removes every translation of the pages it drops or invalidates
+            may_succeed = not allowed and ps.pte_maybe and not eof
             try:
                 got = pm.p.mem_read(addr, PG)
             except SegmentationFault as e:
                 assert e.code == "SEGV_ACCERR", e
                 return
-            assert may_succeed, f"read of {addr:#x} should fault (prot {ps.prot})"
+            assert may_succeed, f"read of {addr:#x} should fault (prot {ps.prot}, eof {eof})"
         else:
             got = pm.p.mem_read(addr, PG)
+        # MIN-5/PMAP-7: right after a successful load the page has a translation, so mincore
+        # reports it resident (later it may be paged out again)
+        vec = pm.p.mincore(addr, PG)
+        assert len(vec) == 1 and vec[0] & mman.MINCORE_INCORE, \
+            f"pid {pm.p.pid} page {addr:#x} read but mincore says {vec!r}"
         want, known = resolve(ps.cell)
         if known:
-            assert got == want, f"pid {pm.p.pid} page {addr:#x}: contents differ from the model"
+            assert got[:known] == want[:known], \
+                f"pid {pm.p.pid} page {addr:#x}: contents differ from the model"
 
     def do_write(self, pm: ProcModel, addr: int, off: int, b: bytes) -> None:
         ps = pm.pages.get(addr)
@@ -299,10 +468,18 @@ class VMMachine(RuleBasedStateMachine):
         assert may_succeed, f"write to {addr:#x} should fault (prot {ps.prot})"
         store(ps.cell, off, b)
 
+    def refused(self, pm: ProcModel, call, err: int) -> None:
+        """The call fails with err and changes nothing (DESIGN.md: a failed call changes
+        nothing; PRIV-1/MLK-1/MUL-1/MLA-1/ADV-1 refuse before touching the map)."""
+        before = (pm.p.maps(), self.k.vmstat()["v_wire_count"], pm.p.protected)
+        expect_errno(call, err)
+        after = (pm.p.maps(), self.k.vmstat()["v_wire_count"], pm.p.protected)
+        assert before == after, "a refused call changed the address space"
+
     def check_synced(self, synced) -> None:
         for f, idx in synced:
-            host = self.host_file(f.path)
-            assert host[idx * PG:(idx + 1) * PG] == f.data[idx * PG:(idx + 1) * PG], \
+            host = f.masked(self.host_file(f.path))
+            assert host[idx * PG:(idx + 1) * PG] == f.masked(f.data)[idx * PG:(idx + 1) * PG], \
                 f"{f.path} page {idx} not in the host file after msync"
 
     # -- mappings ----------------------------------------------------------------------------------
@@ -311,16 +488,36 @@ class VMMachine(RuleBasedStateMachine):
     def mmap_anon(self, pi, shared, npages, prot, fixed, at):
         self.do_mmap_anon(self.proc(pi), shared, npages, prot, fixed, at)
 
-    def do_mmap_anon(self, pm, shared, npages, prot, fixed, at):
-        flags = mman.MAP_ANON | (mman.MAP_SHARED if shared else mman.MAP_PRIVATE)
+    @rule(pi=PI, shared=st.booleans(), ro=st.booleans(), off=st.integers(0, 3),
+          npages=st.integers(1, 6), prot=st.sampled_from(PROTS), fixed=st.booleans(),
+          at=st.integers(0, ARENA - 1))
+    def mmap_zero(self, pi, shared, ro, off, npages, prot, fixed, at):
+        """MMV-2: /dev/zero (D_MMAP_ANON) maps anonymous memory, shared if MAP_SHARED (and then
+        inherited shared, VMM-10), with max_protection ALL even through a read-only descriptor;
+        only MMAP-10's check of a read-only descriptor against shared PROT_WRITE comes first."""
+        pm = self.proc(pi)
+        fd = pm.fds["/dev/zero" + (":ro" if ro else "")]
+        if shared and ro and prot & W:
+            flags = mman.MAP_SHARED | (mman.MAP_FIXED if fixed else 0)
+            addr = self.H + at * PG if fixed else 0
+            note(f"pid {pm.p.pid}: mmap /dev/zero ro shared prot {prot}: EACCES")
+            expect_errno(lambda: pm.p.mmap(addr, npages * PG, prot, flags, fd, off * PG),
+                         errno.EACCES)
+            return
+        self.do_mmap_anon(pm, shared, npages, prot, fixed, at, fd=fd, off=off)
+
+    def do_mmap_anon(self, pm, shared, npages, prot, fixed, at, fd=-1, off=0):
+        flags = mman.MAP_SHARED if shared else mman.MAP_PRIVATE
+        if fd == -1:
+            flags |= mman.MAP_ANON
         addr = 0
         if fixed:
             flags |= mman.MAP_FIXED
             addr = self.H + at * PG
         expect = addr if fixed else self.first_fit(pm, npages)
-        note(f"pid {pm.p.pid}: mmap anon {'shared' if shared else 'private'} {npages}p "
-             f"prot {prot} at {expect:#x}")
-        got = pm.p.mmap(addr, npages * PG, prot, flags)
+        note(f"pid {pm.p.pid}: mmap {'anon' if fd == -1 else '/dev/zero'} "
+             f"{'shared' if shared else 'private'} {npages}p prot {prot} at {expect:#x}")
+        got = pm.p.mmap(addr, npages * PG, prot, flags, fd, off * PG)
         assert got == expect, "MAP-11: first fit at or above the hint"
         for a in range(got, got + npages * PG, PG):
             pm.pages.pop(a, None)
@@ -328,7 +525,7 @@ class VMMachine(RuleBasedStateMachine):
                              for _ in range(npages)])
 
     @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)), shared=st.booleans(),
-          ro=st.booleans(), off=st.integers(0, 5), npages=st.integers(1, 4),
+          ro=st.sampled_from([False, False, True]), off=st.integers(0, 5), npages=st.integers(1, 4),
           prot=st.sampled_from(PROTS), fixed=st.booleans(), at=st.integers(0, ARENA - 1))
     def mmap_file(self, pi, path, shared, ro, off, npages, prot, fixed, at):
         self.do_mmap_file(self.proc(pi), path, shared, ro, off, npages, prot, fixed, at)
@@ -361,6 +558,49 @@ class VMMachine(RuleBasedStateMachine):
             states.append(PageState(cell if shared else CowCell(cell), prot, maxp,
                                     SHARE if shared else COPY, not shared))
         self.place(pm, got, states)
+
+    @rule(pi=PI, private=st.sampled_from([False, False, False, True]), ro=st.booleans(),
+          off=st.integers(0, DEV_PAGES + 1), npages=st.integers(1, 6),
+          prot=st.sampled_from(PROTS), fixed=st.booleans(), at=st.integers(0, ARENA - 1))
+    def mmap_dev(self, pi, private, ro, off, npages, prot, fixed, at):
+        """A memory-backed device (MMV-3, PGR-5): MAP_SHARED only; its pages are the device's
+        memory, seen by every process that maps it."""
+        pm = self.proc(pi)
+        fd = pm.fds["/dev/fb0" + (":ro" if ro else "")]
+        flags = mman.MAP_PRIVATE if private else mman.MAP_SHARED
+        addr = 0
+        if fixed:
+            flags |= mman.MAP_FIXED
+            addr = self.H + at * PG
+        note(f"pid {pm.p.pid}: mmap /dev/fb0{' ro' if ro else ''} "
+             f"{'private' if private else 'shared'} off {off}p {npages}p prot {prot} "
+             f"{'fixed ' + hex(addr) if fixed else ''}")
+        call = lambda: pm.p.mmap(addr, npages * PG, prot, flags, fd, off * PG)  # noqa: E731
+        if not private and ro and prot & W:
+            expect_errno(call, errno.EACCES)        # MMAP-10, before vm_mmap: nothing removed
+            return
+        if ro and prot & W:
+            err = errno.EACCES                      # MMV-3: maxprot lacks WRITE (VCHR, no FWRITE)
+        elif private:
+            err = errno.EINVAL                      # MMV-3: MAP_PRIVATE
+        elif off + npages > DEV_PAGES:
+            err = errno.EINVAL                      # PGR-5: d_mmap refuses a page -> MMV-8
+        else:
+            err = 0
+        if err:
+            expect_errno(call, err)
+            if fixed:                               # VMM-4: MAP_FIXED removed the range first
+                for a in range(addr, addr + npages * PG, PG):
+                    pm.pages.pop(a, None)
+            return
+        expect = addr if fixed else self.first_fit(pm, npages)
+        got = call()
+        assert got == expect
+        for a in range(got, got + npages * PG, PG):
+            pm.pages.pop(a, None)
+        maxp = (R | X) if ro else RWX
+        self.place(pm, got, [PageState(DevPage(self.devm, off + i), prot, maxp, SHARE, False)
+                             for i in range(npages)])
 
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
           sub=st.sampled_from([0, 0, 0, 1, PG - 1]))
@@ -432,6 +672,13 @@ class VMMachine(RuleBasedStateMachine):
         if behav > mman.MADV_PROTECT:
             expect_errno(call, errno.EINVAL)                # ADV-2
             return
+        if behav == mman.MADV_PROTECT:                      # ADV-1, PRIV-3
+            if pm.root:
+                call()
+                assert pm.p.protected
+            else:
+                self.refused(pm, call, errno.EPERM)
+            return
         call()
         if behav == mman.MADV_FREE:
             self.forget_freed(pm, self.addrs(at, npages))
@@ -445,11 +692,11 @@ class VMMachine(RuleBasedStateMachine):
             if ps is None:
                 continue
             c = ps.cell
-            while c is not None and not isinstance(c, FilePage):
+            while c is not None and not isinstance(c, Backing):
                 if direct[id(c)] > 1:
                     break                   # shared with another process: not ONEMAPPING
                 if c.data is not None:
-                    c.unknown = True
+                    c.known = 0
                 c = c.backing if isinstance(c, CowCell) else None
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -459,33 +706,42 @@ class VMMachine(RuleBasedStateMachine):
         at = self.draw_at(pm, data)
         rng = self.addrs(at, npages)
         note(f"pid {pm.p.pid}: mlock {rng[0]:#x} {npages}p")
+        if not pm.root:
+            self.refused(pm, lambda: pm.p.mlock(rng[0], npages * PG), errno.EPERM)   # MLK-1
+            return
         if npages + self.k.vmstat()["v_wire_count"] > self.k.vm_page_max_wired:
             expect_errno(lambda: pm.p.mlock(rng[0], npages * PG), errno.EAGAIN)   # MLK-4
             return
+        # Where FLT-3 stops the wiring depends on entry boundaries (which pages the map merged
+        # or clipped), which the model does not follow: read them from the map before the call.
+        entries = pm.p.maps()
+        starts = [e.start for e in entries]
+
+        def entry_of(a):
+            e = entries[bisect.bisect_right(starts, a) - 1]
+            assert e.start <= a < e.end
+            return e
         fail_at = None
-        unsure = False
-        prev_none = False
+        stripped = set()                    # entries whose max_protection lost WRITE (FLT-3)
         for i, a in enumerate(rng):
             ps = pm.pages.get(a)
             if ps is None:
                 fail_at = i
                 break
             if ps.wired:
-                prev_none = False
                 continue
             if not ps.prot & R:
-                if (ps.maxp & (R | W)) != (R | W):
-                    fail_at = i             # FLT-3: the retry against max_protection fails
+                # FLT-3: the retry against max_protection needs READ and WRITE; it strips WRITE
+                # from the *entry's* max_protection at its first page, so the retry for a
+                # second page of the same PROT_NONE entry fails (as in FreeBSD 7's vm_fault)
+                e = entry_of(a)
+                maxp = e.max_prot & ~W if e.start in stripped else e.max_prot
+                assert e.max_prot == ps.maxp or (ps.max_unsure and e.max_prot == ps.maxp & ~W), \
+                    (e, ps.maxp)
+                if (maxp & (R | W)) != (R | W):
+                    fail_at = i
                     break
-                if ps.max_unsure or prev_none:
-                    # FLT-3 strips WRITE from the *entry's* max_protection at its first page, so
-                    # the retry for a second page of the same PROT_NONE entry fails (as in
-                    # FreeBSD 7's vm_fault); whether two such pages are one entry depends on
-                    # merging the model does not follow.
-                    unsure = True
-                prev_none = True
-            else:
-                prev_none = False
+                stripped.add(e.start)
             if beyond_eof(ps.cell):
                 fail_at = i                 # FLT-4: wiring a page past EOF fails
                 break
@@ -495,43 +751,31 @@ class VMMachine(RuleBasedStateMachine):
         except OSError as e:
             assert e.errno == errno.ENOMEM, e
             ok = False
-        if unsure:
-            if ok:
-                fail_at = None
-            else:
-                self.wired_some(pm, rng, 0, False, conservative=True)
-                return
         assert ok == (fail_at is None), "MLK-5: mlock is all-or-nothing"
         if ok:
             self.wired_some(pm, rng, len(rng), True)
         else:
             self.wired_some(pm, rng, fail_at, False)
+        for a in rng:                       # the strip is entry-wide, failure or not
+            ps = pm.pages.get(a)
+            if ps is not None and not ps.wired and entry_of(a).start in stripped:
+                ps.maxp &= ~W
+                ps.max_unsure = False
 
-    def wired_some(self, pm: ProcModel, rng, upto: int, wired: bool, conservative=False) -> None:
-        """Apply the effects of vm_fault_wire to rng[:upto]; on failure, the pages from the
-        failing one on may have had their max_protection stripped (FLT-3, entry-wide)."""
-        for i, a in enumerate(rng):
+    def wired_some(self, pm: ProcModel, rng, upto: int, wired: bool) -> None:
+        """Apply the effects of vm_fault_wire to rng[:upto] (on failure they are unwired again,
+        but the copies, translations and the FLT-3 strip stay)."""
+        for a in rng[:upto]:
             ps = pm.pages.get(a)
             if ps is None or ps.wired:
                 continue
-            if i < upto:
-                if ps.prot & W:
-                    materialize(ps.cell)            # FLT-12: the COW copy is made at once
-                if not ps.prot & R:
-                    ps.maxp &= ~W                   # FLT-3
-                    ps.max_unsure = False
-                    ps.pte_maybe = True             # a present, read-only translation
-                ps.wired = wired
-            else:
-                if not ps.prot & R and ps.maxp & W:
-                    ps.max_unsure = True
-                if conservative:
-                    if (ps.prot & W and isinstance(ps.cell, CowCell) and ps.cell.data is None
-                            and not beyond_eof(ps.cell)):
-                        ps.cell.data = bytearray(resolve(ps.cell)[0])
-                        ps.cell.unknown = True
-                    if not ps.prot & R:
-                        ps.pte_maybe = True
+            if ps.prot & W:
+                materialize(ps.cell)            # FLT-12: the COW copy is made at once
+            if not ps.prot & R:
+                ps.maxp &= ~W                   # FLT-3
+                ps.max_unsure = False
+                ps.pte_maybe = True             # a present, read-only translation
+            ps.wired = wired
 
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
     def munlock(self, pi, data, npages):
@@ -539,12 +783,54 @@ class VMMachine(RuleBasedStateMachine):
         at = self.draw_at(pm, data)
         rng = self.addrs(at, npages)
         note(f"pid {pm.p.pid}: munlock {rng[0]:#x} {npages}p")
+        if not pm.root:
+            self.refused(pm, lambda: pm.p.munlock(rng[0], npages * PG), errno.EPERM)  # MUL-1
+            return
         if all(a in pm.pages for a in rng):
             pm.p.munlock(rng[0], npages * PG)
             for a in rng:
                 pm.pages[a].wired = False
         else:
             expect_errno(lambda: pm.p.munlock(rng[0], npages * PG), errno.ENOMEM)  # MUL-1
+
+    @rule(pi=PI, how=st.sampled_from([mman.MCL_CURRENT, mman.MCL_FUTURE,
+                                      mman.MCL_CURRENT | mman.MCL_FUTURE, 0, 4]))
+    def mlockall(self, pi, how):
+        """MLA-1: bad `how` is EINVAL before the privilege check; then EPERM for non-root.
+        (Root's mlockall is left to the scenario tests: MCL_FUTURE wires later mappings.)"""
+        pm = self.proc(pi)
+        note(f"pid {pm.p.pid}: mlockall {how}")
+        if how == 0 or how & ~(mman.MCL_CURRENT | mman.MCL_FUTURE):
+            self.refused(pm, lambda: pm.p.mlockall(how), errno.EINVAL)
+        elif not pm.root:
+            self.refused(pm, lambda: pm.p.mlockall(how), errno.EPERM)
+
+    @rule(pi=PI)
+    def munlockall(self, pi):
+        """MUA-1: root unwires everything (munlock of the whole map); others get EPERM."""
+        pm = self.proc(pi)
+        note(f"pid {pm.p.pid}: munlockall")
+        if not pm.root:
+            self.refused(pm, pm.p.munlockall, errno.EPERM)
+            return
+        pm.p.munlockall()
+        for ps in pm.pages.values():
+            ps.wired = False
+        assert all(e.wired_count == 0 for e in pm.p.maps())
+
+    @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
+    def mincore(self, pi, data, npages):
+        """MIN-3/4: ENOMEM unless every page of the range is mapped; one byte per page of
+        MINCORE_* bits."""
+        pm = self.proc(pi)
+        at = self.draw_at(pm, data)
+        rng = self.addrs(at, npages)
+        note(f"pid {pm.p.pid}: mincore {rng[0]:#x} {npages}p")
+        if all(a in pm.pages for a in rng):
+            vec = pm.p.mincore(rng[0], npages * PG)
+            assert len(vec) == npages and not any(b & ~0x1F for b in vec), vec
+        else:
+            expect_errno(lambda: pm.p.mincore(rng[0], npages * PG), errno.ENOMEM)
 
     # -- msync, files -----------------------------------------------------------------------------
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
@@ -579,18 +865,46 @@ class VMMachine(RuleBasedStateMachine):
     def file_pwrite(self, pi, path, data):
         pm = self.proc(pi)
         f = self.files[path]
-        off = data.draw(st.integers(0, len(f.data) - 1))
-        n = data.draw(st.integers(1, min(2 * PG, len(f.data) - off)))
+        # mostly inside the file, sometimes extending it (up to MAX_FILE_PAGES)
+        room = MAX_FILE_PAGES * PG - len(f.data)
+        off = data.draw(st.integers(0, max(0, len(f.data) - 1 + min(room, PG) // 2)))
+        n = data.draw(st.integers(1, min(2 * PG, max(1, MAX_FILE_PAGES * PG - off))))
         b = payload(data.draw(st.integers(0, 2 ** 32)), n)
         note(f"pid {pm.p.pid}: pwrite {path} {off:#x} +{n:#x}")
         assert pm.p.pwrite(pm.fds[path], b, off) == n
-        f.data[off:off + n] = b
+        f.write(off, b)
 
     @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)))
     def file_pread(self, pi, path):
         pm = self.proc(pi)
         f = self.files[path]
-        assert pm.p.pread(pm.fds[path + ":ro"], len(f.data) + 100, 0) == bytes(f.data)
+        assert f.same(pm.p.pread(pm.fds[path + ":ro"], len(f.data) + 100, 0))
+
+    @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)),
+          size=st.one_of(st.integers(2, MAX_FILE_PAGES).map(lambda n: n * PG),
+                         st.integers(PG, MAX_FILE_PAGES * PG), st.integers(0, PG)))
+    def file_ftruncate(self, pi, path, size):
+        """PGR-3: shrinking frees the pages past the new EOF (shared mappings of them then fault,
+        FLT-4/FLT-14: SEGV_ACCERR) and zeroes the tail of the last page; private copies already
+        made keep their bytes; growing reads as zeros."""
+        pm = self.proc(pi)
+        f = self.files[path]
+        note(f"pid {pm.p.pid}: ftruncate {path} {size:#x} (was {len(f.data):#x})")
+        pm.p.ftruncate(pm.fds[path], size)
+        f.resize(size)
+        assert pm.p.fstat(pm.fds[path]).st_size == size
+
+    @rule(pi=PI, data=st.data())
+    def dev_pwrite(self, pi, data):
+        """write(2) to the device goes to the memory every mapping shows (DEV-1)."""
+        pm = self.proc(pi)
+        n = len(self.devm.data)
+        off = data.draw(st.integers(0, n - 1))
+        b = payload(data.draw(st.integers(0, 2 ** 32)), data.draw(st.integers(1, min(PG, n - off))))
+        note(f"pid {pm.p.pid}: pwrite /dev/fb0 {off:#x} +{len(b):#x}")
+        assert pm.p.pwrite(pm.fds["/dev/fb0"], b, off) == len(b)
+        self.devm.data[off:off + len(b)] = b
+        assert pm.p.pread(pm.fds["/dev/fb0:ro"], n, 0) == bytes(self.devm.data)
 
     # -- processes -------------------------------------------------------------------------------
     @precondition(lambda self: len(self.procs) < 3)
@@ -610,9 +924,14 @@ class VMMachine(RuleBasedStateMachine):
             if ps.inh == COPY:
                 if ps.wired:
                     # FORK-3: eager copy, mapped in the child with max_protection
-                    content, known = resolve(ps.cell)
+                    try:
+                        content, known = resolve(ps.cell)
+                    except EOFAccess:
+                        # the wired page was truncated away (OBJ-10 keeps it, invalid): what
+                        # vm_fault_copy_entry copies from it is not the file's business
+                        content, known = ZERO, 0
                     cell = AnonCell(bytearray(content))
-                    cell.unknown = not known
+                    cell.known = known
                     c.cell = cell
                     c.cow = False
                     c.pte_maybe = ps.prot != ps.maxp or ps.max_unsure
@@ -625,6 +944,15 @@ class VMMachine(RuleBasedStateMachine):
                     c.cow = True
             child.pages[a] = c                              # FORK-2: SHARE keeps the cell
         self.procs.append(child)
+
+    @precondition(lambda self: len(self.procs) < 3)
+    @rule(uid=st.sampled_from([USER, USER, 0]))
+    def spawn(self, uid):
+        """A fresh process (exec image, empty arena), mostly unprivileged."""
+        p = self.k.spawn(uid=uid, gid=uid)
+        note(f"spawn uid {uid} -> {p.pid}")
+        assert (p.brk_base() + p.getrlimit(RLIMIT_DATA)[1] + PG - 1) & ~(PG - 1) == self.H
+        self.procs.append(ProcModel(p, open_fds(p)))
 
     @precondition(lambda self: len(self.procs) > 1)
     @rule(pi=PI)
@@ -640,6 +968,11 @@ class VMMachine(RuleBasedStateMachine):
         if not pm.pages:
             return data.draw(arena)
         mapped = st.sampled_from(sorted(pm.pages))
+        # pages of files and devices (directly or under copy-on-write) get extra attention:
+        # that is where EOF, truncation and sharing between unrelated processes show
+        backed = sorted(a for a, ps in pm.pages.items() if isinstance(bottom(ps.cell), Backing))
+        if backed:
+            return data.draw(st.one_of(mapped, st.sampled_from(backed), arena))
         return data.draw(st.one_of(mapped, mapped, arena))
 
     @rule(pi=PI, data=st.data())
@@ -653,6 +986,30 @@ class VMMachine(RuleBasedStateMachine):
             n = data.draw(st.integers(1, PG - off))
         note(f"pid {pm.p.pid}: store {addr + off:#x} +{n:#x}")
         self.do_write(pm, addr, off, payload(data.draw(st.integers(0, 2 ** 32)), n))
+
+    def file_backed(self):
+        return [(pm, a) for pm in self.procs for a, ps in sorted(pm.pages.items())
+                if isinstance(bottom(ps.cell), FilePage)]
+
+    @precondition(lambda self: self.file_backed())
+    @rule(data=st.data(), near_eof=st.booleans())
+    def file_page_store(self, data, near_eof):
+        """A store to a page of a file mapping (shared or copy-on-write), often straddling the
+        end of the file: the bytes inside the file reach it, those past EOF stay in the page
+        (PGR-4), and loads past EOF in the last page read zero until then."""
+        pm, addr = data.draw(st.sampled_from(self.file_backed()))
+        fp = bottom(pm.pages[addr].cell)
+        eof = len(fp.f.data) - fp.idx * PG
+        if near_eof and 0 < eof < PG:
+            off = data.draw(st.integers(max(0, eof - 64), eof))
+            n = data.draw(st.integers(1, min(PG - off, 128)))
+        else:
+            off = data.draw(st.integers(0, PG - 1))
+            n = data.draw(st.integers(1, PG - off))
+        note(f"pid {pm.p.pid}: store {addr + off:#x} +{n:#x} ({fp.f.path} page {fp.idx})")
+        self.check_read(pm, addr)
+        self.do_write(pm, addr, off, payload(data.draw(st.integers(0, 2 ** 32)), n))
+        self.check_read(pm, addr)
 
     @rule(pi=PI, data=st.data())
     def mem_read(self, pi, data):
@@ -679,6 +1036,10 @@ class VMMachine(RuleBasedStateMachine):
     # -- checks ----------------------------------------------------------------------------------
     @invariant()
     def kernel_consistent(self):
+        # hypothesis checks invariants once before the first step and then after every step
+        if self._counted_start:
+            STATS["steps"] += 1
+        self._counted_start = True
         self.k.check_invariants()
 
     def teardown(self):
@@ -690,7 +1051,8 @@ class VMMachine(RuleBasedStateMachine):
                 pm.p.exit()
                 self.procs.remove(pm)
             for path, f in self.files.items():
-                assert self.host_file(path) == bytes(f.data), f"{path}: host file differs"
+                assert f.same(self.host_file(path)), f"{path}: host file differs"
+            assert bytes(self.dev.si_memory) == bytes(self.devm.data), "/dev/fb0 differs"
             check_quiescent(self.k)
         finally:
             self.k.close()
@@ -711,6 +1073,8 @@ class SharingMachine(BigMachine):
     """One small region and many forks: the copy-on-write / INHERIT_* / wiring interleavings
     (FORK-1..3, FLT-5, FLT-12) get far more attention than in the general machine."""
     mmap_anon = mmap_file = munmap = minherit = madvise = msync = file_pread = None
+    mmap_zero = mmap_dev = spawn = file_ftruncate = dev_pwrite = mlockall = munlockall = None
+    mincore = file_page_store = None
 
     @initialize(kind=st.sampled_from(["anon", "shared anon", "file", "shared file"]),
                 npages=st.integers(1, 3), prot=st.sampled_from([R | W, R | W, R]))
