@@ -21,6 +21,7 @@ from bsdvm.mman import (MAP_ANON, MAP_FIXED, MAP_NOCORE, MAP_NOSYNC, MAP_PRIVATE
                         PROT_WRITE)
 from bsdvm.vm import mmap as seed
 from bsdvm.vm.param import (KERN_FAILURE, KERN_INVALID_ARGUMENT, KERN_PROTECTION_FAILURE)
+from seedutil import entry_at, err, heap_end, round_page
 
 P = 4096
 RW = PROT_READ | PROT_WRITE
@@ -48,28 +49,6 @@ def p(k):
 @pytest.fixture
 def user(k):
     return k.spawn(uid=1000, gid=1000)
-
-
-def err(fn, *args, **kw) -> int:
-    with pytest.raises(OSError) as ei:
-        fn(*args, **kw)
-    return ei.value.errno
-
-
-def round_page(x: int) -> int:
-    return (x + P - 1) & ~(P - 1)
-
-
-def heap_end(p) -> int:
-    """MMAP-6: round_page(vm_daddr + lim_max(RLIMIT_DATA))."""
-    return round_page(p.brk_base() + p.getrlimit(resource.RLIMIT_DATA)[1])
-
-
-def entry_at(p, addr):
-    for e in p.maps():
-        if e.start <= addr < e.end:
-            return e
-    return None
 
 
 def vmmap(p):

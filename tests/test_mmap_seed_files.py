@@ -21,6 +21,7 @@ from bsdvm.vm import mmap as seed
 from bsdvm.vm.object import vm_object_deallocate
 from bsdvm.vm.param import (KERN_PROTECTION_FAILURE, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                             OBJT_VNODE)
+from seedutil import entry_at, err, heap_end
 
 P = 4096
 RW = PROT_READ | PROT_WRITE
@@ -44,27 +45,6 @@ def k(tmp_path):
 @pytest.fixture
 def p(k):
     return k.spawn(uid=0)
-
-
-def err(fn, *args, **kw) -> int:
-    with pytest.raises(OSError) as ei:
-        fn(*args, **kw)
-    return ei.value.errno
-
-
-def round_page(x: int) -> int:
-    return (x + P - 1) & ~(P - 1)
-
-
-def heap_end(p) -> int:
-    return round_page(p.brk_base() + p.getrlimit(resource.RLIMIT_DATA)[1])
-
-
-def entry_at(p, addr):
-    for e in p.maps():
-        if e.start <= addr < e.end:
-            return e
-    return None
 
 
 def wired(k) -> int:
