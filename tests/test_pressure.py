@@ -819,3 +819,29 @@ def test_copies_made_by_wiring_survive_bypass_and_pressure(k):
     c.exit()
     g.exit()
     check_quiescent(k)
+
+
+def test_madv_sequential_caches_the_pages_behind_the_fault(k):
+    """FLT-6: a sequential page-in sends the pages right behind it towards reclamation: they lose
+    their translations, clean ones are dropped (cached), dirty ones deactivated — data intact."""
+    p = k.spawn(uid=1000, gid=1000)
+    n = 64
+    fd = p.open("/seqbehind.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    p.write(fd, b"".join(pat(i, 4) for i in range(n)))
+    a = p.mmap(0, n * PG, RW, mman.MAP_SHARED, fd, 0)
+    p.madvise(a, n * PG, mman.MADV_SEQUENTIAL)
+    assert p.mem_read(a, PG) == pat(0, 4)               # pages 0..15 in
+    p.mem_write(a + 3 * PG, b"dirty")                   # page 3 dirty
+    v0 = k.vmstat()
+    assert p.mem_read(a + 16 * PG, PG) == pat(16, 4)    # next cluster: pages 0..15 are behind it
+    v1 = k.vmstat()
+    assert v1["v_tcached"] - v0["v_tcached"] == 15      # the 15 clean pages behind
+    vec = p.mincore(a, 16 * PG)
+    assert all(b & mman.MINCORE_INCORE == 0 for i, b in enumerate(vec) if i != 3)
+    assert vec[3] & mman.MINCORE_INCORE                 # dirty: deactivated, still resident
+    for i in range(n):
+        want = pat(i, 4) if i != 3 else b"dirty" + pat(3, 4)[5:]
+        assert p.mem_read(a + i * PG, PG) == want, i
+    k.check_invariants()
+    p.exit()
+    check_quiescent(k)

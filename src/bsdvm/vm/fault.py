@@ -94,6 +94,8 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
             if obj.type != OBJT_DEFAULT:
                 if obj.type == OBJT_VNODE:
                     behind, ahead = _cluster(entry, first_object, obj, pindex)
+                    if behind == 0 and ahead == 15:
+                        _cache_behind(phys, obj, pindex)
                     lo = atop(entry.offset) if obj is first_object else None
                     hi = atop(entry.offset + entry.end - entry.start) - 1 \
                         if obj is first_object else None
@@ -217,6 +219,27 @@ def _cluster(entry, first_object, obj, pindex):
     if behav == MAP_ENTRY_BEHAV_SEQUENTIAL or (entry.lastr <= pindex < entry.lastr + 16):
         return 0, 15
     return 7, 8
+
+
+def _cache_behind(phys, obj, pindex: int) -> None:
+    """FLT-6's sequential case: the fully valid, idle pages right behind the fault (up to
+    2 * VM_FAULT_READ = 32, stopping at the first missing one) lose their translations and head
+    for reclamation: dirty ones to the inactive queue, clean ones to the cache.  7.0's cached pages
+    are invisible to vm_page_lookup (PAGE-7), so a clean page is simply freed — its bytes are in
+    the file."""
+    first = pindex - 32 if pindex >= 32 else 0
+    for i in range(pindex - 1, first - 1, -1):
+        mt = obj.pages.get(i)
+        if mt is None or not mt.valid:
+            break
+        if mt.fictitious or mt.hold_count or mt.wire_count:
+            continue
+        pmap_mod.pmap_remove_all(mt)          # folds M into dirty
+        if mt.dirty:
+            phys.deactivate(mt)
+        else:
+            phys.counters["v_tcached"] += 1
+            phys.free(mt)
 
 
 def _prefault(m, entry, vaddr: int) -> None:
