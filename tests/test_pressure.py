@@ -845,3 +845,22 @@ def test_madv_sequential_caches_the_pages_behind_the_fault(k):
     k.check_invariants()
     p.exit()
     check_quiescent(k)
+
+
+def test_private_file_mapping_reads_ahead_in_the_file_object(k):
+    """FLT-6 clusters page-ins of whichever object the pager is asked for: a MAP_PRIVATE file
+    mapping written once (so it has a shadow) still reads the file 7 behind / 8 ahead."""
+    p = k.spawn(uid=1000, gid=1000)
+    n = 64
+    fd = p.open("/priv.bin", os.O_RDWR | os.O_CREAT, 0o644)
+    p.write(fd, b"".join(pat(i, 5) for i in range(n)))
+    a = p.mmap(0, n * PG, RW, mman.MAP_PRIVATE, fd, 0)
+    p.mem_write(a + 40 * PG, b"own")                    # shadow made; page 40 copied
+    v0 = k.vmstat()
+    assert p.mem_read(a + 20 * PG, PG) == pat(20, 5)
+    v1 = k.vmstat()
+    assert v1["v_vnodein"] - v0["v_vnodein"] == 1
+    assert v1["v_vnodepgsin"] - v0["v_vnodepgsin"] == 16   # 13..28: 7 behind, 8 ahead
+    assert p.mem_read(a + 40 * PG, 3) == b"own"
+    p.exit()
+    check_quiescent(k)

@@ -93,17 +93,17 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     return KERN_RESOURCE_SHORTAGE
             if obj.type != OBJT_DEFAULT:
                 if obj.type == OBJT_VNODE:
-                    behind, ahead = _cluster(entry, first_object, obj, pindex)
-                    if behind == 0 and ahead == 15:
+                    behind, ahead = _cluster(entry, pindex)
+                    if behind == 0 and ahead and obj is first_object:
                         _cache_behind(phys, obj, pindex)
-                    lo = atop(entry.offset) if obj is first_object else None
-                    hi = atop(entry.offset + entry.end - entry.start) - 1 \
-                        if obj is first_object else None
+                    # the cluster stays inside the entry, in this object's page indices
+                    lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
+                    hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
                     r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
                 else:
                     r = pager.swap_pager_getpage(obj, page)
                 if r == VM_PAGER_OK:
-                    if obj is first_object and obj.type == OBJT_VNODE:
+                    if obj.type == OBJT_VNODE:
                         entry.lastr = pindex + ahead
                     break
                 if r in (VM_PAGER_ERROR, VM_PAGER_BAD):
@@ -209,12 +209,11 @@ def _drop_swap(kernel, obj, page) -> None:
     page.swapblk = None
 
 
-def _cluster(entry, first_object, obj, pindex):
-    """FLT-6 read-ahead sizes (behind, ahead) for a vnode page-in."""
+def _cluster(entry, pindex):
+    """FLT-6 read-ahead sizes (behind, ahead) for a vnode page-in, for whichever object of the
+    chain is asked (a private mapping's file object reads ahead too)."""
     behav = entry.eflags & MAP_ENTRY_BEHAV_MASK
     if behav == MAP_ENTRY_BEHAV_RANDOM:
-        return 0, 0
-    if obj is not first_object:
         return 0, 0
     if behav == MAP_ENTRY_BEHAV_SEQUENTIAL or (entry.lastr <= pindex < entry.lastr + 16):
         return 0, 15
