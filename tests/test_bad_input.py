@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bsdvm import Kernel, MemoryFault, ProcessKilled, mman, resource
+from bsdvm import Kernel, MemoryFault, mman, resource
 from bsdvm.mman import (MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MAP_STACK, MCL_CURRENT,
                         MCL_FUTURE, MS_ASYNC, MS_INVALIDATE, PROT_EXEC, PROT_NONE, PROT_READ,
                         PROT_WRITE)
@@ -513,7 +513,6 @@ def wireable(e, lo, hi) -> bool:
         if hi - lo > PG:
             return False
     if e.object_type == "vnode":
-        first = (e.offset + lo - e.start) // PG
         last = (e.offset + hi - e.start) // PG
         if last > FILE_PAGES[e.path]:
             return False

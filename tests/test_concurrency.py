@@ -12,7 +12,6 @@ import random
 import threading
 import time
 
-import pytest
 
 from bsdvm import Kernel, mman
 from bsdvm.mman import MAP_ANON, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE
@@ -39,7 +38,7 @@ class Runner:
         def body():
             try:
                 fn(*args)
-            except BaseException as e:          # noqa: BLE001 -- reported by the test
+            except BaseException:          # noqa: BLE001 -- reported by the test
                 import traceback
                 self.errors.append((name, traceback.format_exc()))
                 self.stop.set()

@@ -31,7 +31,7 @@ import re
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -547,7 +547,7 @@ def compare_sequence(ops, host, host_final):
     sh = Shadow()
     log = []
     try:
-        for i, (op, h) in enumerate(zip(ops, host)):
+        for op, h in zip(ops, host, strict=True):
             maps_before = bsd.p.maps() if op[0] == "mincore" else None
             before = [replace(p) if p else None for p in sh.pages]
             b = bsd.run(op)

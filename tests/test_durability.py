@@ -19,7 +19,7 @@ import time
 import pytest
 
 from bsdvm import Kernel, mman
-from bsdvm.mman import MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE
+from bsdvm.mman import MAP_SHARED, PROT_READ, PROT_WRITE
 
 PG = 4096
 RW = PROT_READ | PROT_WRITE

@@ -16,8 +16,7 @@ import stat
 import pytest
 
 from bsdvm import Kernel, SegmentationFault, mman, resource
-from bsdvm.mman import (MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE,
-                        PROT_READ, PROT_WRITE)
+from bsdvm.mman import (MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE)
 
 PG = 4096
 RW = PROT_READ | PROT_WRITE

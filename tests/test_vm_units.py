@@ -467,7 +467,7 @@ class TestPmap:
     def test_ts_referenced_counts_clears_and_stops_at_five(self, pages):
         m = pages[0]
         maps = [pm.Pmap() for _ in range(7)]
-        for i, a in enumerate(maps):
+        for a in maps:
             pm.pmap_enter(a, PG, m, R, False)
             a.ptes[1].ref = True
         assert pm.pmap_ts_referenced(m) == 5                                # PMAP-6
