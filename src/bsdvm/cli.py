@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from . import Kernel, mman
-from .report import prot_str, flags_str, vmstat_diff
+from .report import TP_NAMES, flags_str, prot_str, vmstat_diff
 
 def _console() -> Console:
     # tables are wide (64-bit addresses): do not squeeze them into 80 columns when piped
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-_TP = {"default": "df", "swap": "sw", "vnode": "vn", "device": "dv", None: "--"}
 
 
 def _maps_table(proc, title: str) -> Table:
@@ -29,7 +28,7 @@ def _maps_table(proc, title: str) -> Table:
     for e in proc.maps():
         t.add_row(str(proc.pid), f"{e.start:#x}", f"{e.end:#x}", prot_str(e.prot), str(e.resident),
                   str(e.private_resident), str(e.ref_count), str(e.shadow_count), flags_str(e),
-                  _TP.get(e.object_type, "--"), e.path or "")
+                  TP_NAMES.get(e.object_type, "--"), e.path or "")
     return t
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from . import mman
+from .kern import descrip
 from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
 from .vm import mmap as sys_mmap
 from .vm import unix as sys_unix
@@ -89,20 +90,23 @@ def _fit(x, bits: int, err: int = errno_mod.EINVAL) -> int:
     return x & ((1 << bits) - 1)
 
 
+def _signed(x, bits: int, err: int = errno_mod.EINVAL) -> int:
+    """x as a signed C integer of `bits` bits (see _fit)."""
+    x = _fit(x, bits, err)
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
 def _cint(x) -> int:
-    x = _fit(x, 32)
-    return x - (1 << 32) if x & 0x80000000 else x
+    return _signed(x, 32)
 
 
 def _cfd(x) -> int:
     """A descriptor argument: out of C int range is EBADF, as for any fd not in the table."""
-    x = _fit(x, 32, errno_mod.EBADF)
-    return x - (1 << 32) if x & 0x80000000 else x
+    return _signed(x, 32, errno_mod.EBADF)
 
 
 def _off(x) -> int:
-    x = _fit(x, 64)
-    return x - (1 << 64) if x & (1 << 63) else x
+    return _signed(x, 64)
 
 
 def _raise(err: int, what: str):
@@ -149,9 +153,7 @@ class Process:
         return _fit(x, self.kernel.arch.word_bits)
 
     def _long(self, x) -> int:
-        bits = self.kernel.arch.c_long_bits
-        x = _fit(x, bits)
-        return x - (1 << bits) if x >> (bits - 1) else x
+        return _signed(x, self.kernel.arch.c_long_bits)
 
     def _live(self):
         if self.proc.p_vmspace is None:
@@ -311,7 +313,7 @@ class Process:
             self.kernel._exit(self.proc)
 
     def getrlimit(self, which) -> tuple[int, int]:
-        which = _cint(which) & 0xFFFFFFFF          # u_int which
+        which = _fit(which, 32)                     # u_int which
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
@@ -322,7 +324,7 @@ class Process:
         """kern_setrlimit: EINVAL for cur > max or a bad resource; raising max needs privilege;
         DATA and STACK are clamped to maxdsiz/maxssiz."""
         from .kern import priv
-        which = _cint(which) & 0xFFFFFFFF          # u_int which
+        which = _fit(which, 32)                     # u_int which
         cur, mx = limits                            # a pair, as resource.setrlimit wants
         cur, mx = _off(cur), _off(mx)               # rlim_t is a signed 64-bit integer
         if not 0 <= which < RLIM_NLIMITS:
@@ -370,6 +372,180 @@ class Process:
                         taddr=vms.vm_taddr, tsize=vms.vm_tsize, daddr=vms.vm_daddr,
                         dsize=vms.vm_dsize, ssize=vms.vm_ssize, maxsaddr=vms.vm_maxsaddr,
                         refcnt=vms.vm_refcnt, wirefuture=bool(m.flags & 1))
+
+    # -- file system calls ----------------------------------------------------------------------
+    def _vfs_call(self, name, fn):
+        k = self.kernel
+        with k.giant:
+            self._live()
+            k.vfs.suser_enabled = k.suser_enabled
+            res = fn(k, self.proc.p_ucred)
+            err, val = res if isinstance(res, tuple) else (res, None)
+            if err:
+                _raise(err, name)
+            return val
+
+    def open(self, path, flags=os.O_RDONLY, mode=0o666):
+        flags = _cint(flags)
+        mode = _index(mode)
+
+        def do(k, cred):
+            err, vp = k.vfs.open(cred, os.fspath(path), flags, mode)
+            if err:
+                return err, None
+            fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(flags), f_vnode=vp)
+            if flags & os.O_APPEND:
+                fp.f_flag |= descrip.FAPPEND
+            err, fd = self.proc.p_fd.falloc(fp)
+            if err:
+                descrip.fhold(fp)
+                descrip.fdrop(fp)
+            return err, fd
+        return self._vfs_call("open", do)
+
+    def shm_open(self, path, flags=os.O_RDWR | os.O_CREAT, mode=0o600):
+        """7.x libc shm_open(3): open(2) a regular file, then fcntl(F_SETFL, FPOSIXSHM)."""
+        fd = self.open(path, flags, mode)
+        with self.kernel.giant:
+            err = self.proc.p_fd.fcntl_setfl(fd, descrip.FPOSIXSHM | (
+                descrip.FAPPEND if flags & os.O_APPEND else 0))
+            if err:
+                _raise(err, "shm_open")
+        return fd
+
+    def close(self, fd):
+        fd = _cfd(fd)
+        return self._vfs_call("close", lambda k, cred: self.proc.p_fd.close(fd))
+
+    def _rw(self, name, fd, fn):
+        fd = _cfd(fd)
+
+        def do(k, cred):
+            err, fp = self.proc.p_fd.fget(fd)
+            if err:
+                return err, None
+            try:
+                return fn(fp)
+            finally:
+                self.proc.p_fd.fdrop(fp)
+        return self._vfs_call(name, do)
+
+    def read(self, fd, n):
+        n = _index(n)
+        if n < 0:
+            _raise(errno_mod.EINVAL, "read")
+        return self._rw("read", fd, lambda fp: descrip.fo_read(fp, n))
+
+    def pread(self, fd, n, offset):
+        n, offset = _index(n), _off(offset)
+        if n < 0 or offset < 0:
+            _raise(errno_mod.EINVAL, "pread")
+        return self._rw("pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
+
+    def write(self, fd, data):
+        data = bytes(memoryview(data))      # bytes-like only, as os.write (bytes(5) is not data)
+        return self._rw("write", fd, lambda fp: descrip.fo_write(fp, data))
+
+    def pwrite(self, fd, data, offset):
+        data = bytes(memoryview(data))
+        offset = _off(offset)
+        if offset < 0:
+            _raise(errno_mod.EINVAL, "pwrite")
+        return self._rw("pwrite", fd, lambda fp: descrip.fo_write(fp, data, offset))
+
+    def ftruncate(self, fd, size):
+        size = _off(size)
+
+        def do(fp):
+            if fp.f_vnode is None:
+                return errno_mod.EINVAL, None
+            if not fp.f_flag & descrip.FWRITE:
+                return errno_mod.EINVAL, None
+            return self.kernel.vfs.truncate(fp.f_vnode, size), None
+        return self._rw("ftruncate", fd, do)
+
+    def fstat(self, fd):
+        def do(fp):
+            if fp.f_vnode is None:
+                # pipe_stat: a FIFO owned by the caller, st_size the bytes waiting to be read
+                cred = self.proc.p_ucred
+                pipe = fp.f_data
+                return 0, SimpleNamespace(
+                    st_mode=stat_mod.S_IFIFO | 0o600, st_ino=id(pipe) & 0xFFFFFFFF, st_dev=0,
+                    st_nlink=1, st_uid=cred.cr_uid, st_gid=cred.cr_gid,
+                    st_size=len(getattr(pipe, "buf", b"")), st_atime=0.0, st_mtime=0.0,
+                    st_ctime=0.0, st_flags=0, st_blksize=4096, st_blocks=0, st_rdev=0)
+            return 0, self.kernel.vfs.getattr_stat(fp.f_vnode)
+        return self._rw("fstat", fd, do)
+
+    def lseek(self, fd, offset, whence=os.SEEK_SET):
+        offset = _off(offset)
+        whence = _cint(whence)
+
+        def do(fp):
+            if fp.f_vnode is None:
+                return errno_mod.ESPIPE, None
+            if whence == os.SEEK_SET:
+                new = offset
+            elif whence == os.SEEK_CUR:
+                new = fp.f_offset + offset
+            elif whence == os.SEEK_END:
+                new = self.kernel.vfs.getattr_stat(fp.f_vnode).st_size + offset
+            else:
+                return errno_mod.EINVAL, None
+            if new < 0:
+                return errno_mod.EINVAL, None
+            fp.f_offset = new
+            return 0, new
+        return self._rw("lseek", fd, do)
+
+    def fcntl_setfl(self, fd, flags):
+        fd, flags = _cfd(fd), _cint(flags)
+        return self._vfs_call("fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
+
+    def pipe(self):
+        def do(k, cred):
+            r, w = descrip.make_pipe()
+            err, rfd = self.proc.p_fd.falloc(r)
+            if err:
+                return err, None
+            err, wfd = self.proc.p_fd.falloc(w)
+            if err:
+                self.proc.p_fd.close(rfd)
+                return err, None
+            return 0, (rfd, wfd)
+        return self._vfs_call("pipe", do)
+
+    def unlink(self, path):
+        return self._vfs_call("unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
+
+    def chmod(self, path, mode):
+        mode = _index(mode)
+        return self._vfs_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
+
+    def chown(self, path, uid, gid):
+        uid, gid = _index(uid), _index(gid)
+        return self._vfs_call("chown",
+                         lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
+
+    def chflags(self, path, flags):
+        flags = _index(flags)
+        return self._vfs_call("chflags",
+                         lambda k, cred: k.vfs.chflags(cred, os.fspath(path), flags))
+
+    def mkdir(self, path, mode=0o777):
+        mode = _index(mode)
+        return self._vfs_call("mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
+
+    def symlink(self, target, path):
+        return self._vfs_call("symlink",
+                         lambda k, cred: k.vfs.symlink(cred, os.fspath(target), os.fspath(path)))
+
+    def stat(self, path):
+        return self._vfs_call("stat", lambda k, cred: k.vfs.stat(cred, os.fspath(path)))
+
+    def revoke(self, path):
+        return self._vfs_call("revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
 
 
 def _describe(m, e) -> MapEntry:
@@ -420,191 +596,3 @@ def _describe(m, e) -> MapEntry:
                     behavior=behavior, object_type=otype, offset=e.offset, path=path,
                     resident=resident, private_resident=private, ref_count=ref,
                     shadow_count=shadow)
-
-
-
-
-# -- file system calls (appended to Process) ------------------------------------------------------
-
-def _file_methods():
-    from .kern import descrip
-
-    def _vfs_call(self, name, fn):
-        k = self.kernel
-        with k.giant:
-            self._live()
-            k.vfs.suser_enabled = k.suser_enabled
-            res = fn(k, self.proc.p_ucred)
-            err, val = res if isinstance(res, tuple) else (res, None)
-            if err:
-                _raise(err, name)
-            return val
-
-    def open(self, path, flags=os.O_RDONLY, mode=0o666):
-        flags = _cint(flags)
-        mode = _index(mode)
-
-        def do(k, cred):
-            err, vp = k.vfs.open(cred, os.fspath(path), flags, mode)
-            if err:
-                return err, None
-            fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(flags), f_vnode=vp)
-            if flags & os.O_APPEND:
-                fp.f_flag |= descrip.FAPPEND
-            err, fd = self.proc.p_fd.falloc(fp)
-            if err:
-                descrip.fhold(fp)
-                descrip.fdrop(fp)
-            return err, fd
-        return _vfs_call(self, "open", do)
-
-    def shm_open(self, path, flags=os.O_RDWR | os.O_CREAT, mode=0o600):
-        """7.x libc shm_open(3): open(2) a regular file, then fcntl(F_SETFL, FPOSIXSHM)."""
-        fd = open(self, path, flags, mode)
-        with self.kernel.giant:
-            err = self.proc.p_fd.fcntl_setfl(fd, descrip.FPOSIXSHM | (
-                descrip.FAPPEND if flags & os.O_APPEND else 0))
-            if err:
-                _raise(err, "shm_open")
-        return fd
-
-    def close(self, fd):
-        fd = _cfd(fd)
-        return _vfs_call(self, "close", lambda k, cred: self.proc.p_fd.close(fd))
-
-    def _rw(self, name, fd, fn):
-        fd = _cfd(fd)
-
-        def do(k, cred):
-            err, fp = self.proc.p_fd.fget(fd)
-            if err:
-                return err, None
-            try:
-                return fn(fp)
-            finally:
-                self.proc.p_fd.fdrop(fp)
-        return _vfs_call(self, name, do)
-
-    def read(self, fd, n):
-        n = _index(n)
-        if n < 0:
-            _raise(errno_mod.EINVAL, "read")
-        return _rw(self, "read", fd, lambda fp: descrip.fo_read(fp, n))
-
-    def pread(self, fd, n, offset):
-        n, offset = _index(n), _off(offset)
-        if n < 0 or offset < 0:
-            _raise(errno_mod.EINVAL, "pread")
-        return _rw(self, "pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
-
-    def write(self, fd, data):
-        data = bytes(memoryview(data))      # bytes-like only, as os.write (bytes(5) is not data)
-        return _rw(self, "write", fd, lambda fp: descrip.fo_write(fp, data))
-
-    def pwrite(self, fd, data, offset):
-        data = bytes(memoryview(data))
-        offset = _off(offset)
-        if offset < 0:
-            _raise(errno_mod.EINVAL, "pwrite")
-        return _rw(self, "pwrite", fd, lambda fp: descrip.fo_write(fp, data, offset))
-
-    def ftruncate(self, fd, size):
-        size = _off(size)
-
-        def do(fp):
-            if fp.f_vnode is None:
-                return errno_mod.EINVAL, None
-            if not fp.f_flag & descrip.FWRITE:
-                return errno_mod.EINVAL, None
-            return self.kernel.vfs.truncate(fp.f_vnode, size), None
-        return _rw(self, "ftruncate", fd, do)
-
-    def fstat(self, fd):
-        def do(fp):
-            if fp.f_vnode is None:
-                # pipe_stat: a FIFO owned by the caller, st_size the bytes waiting to be read
-                cred = self.proc.p_ucred
-                pipe = fp.f_data
-                return 0, SimpleNamespace(
-                    st_mode=stat_mod.S_IFIFO | 0o600, st_ino=id(pipe) & 0xFFFFFFFF, st_dev=0,
-                    st_nlink=1, st_uid=cred.cr_uid, st_gid=cred.cr_gid,
-                    st_size=len(getattr(pipe, "buf", b"")), st_atime=0.0, st_mtime=0.0,
-                    st_ctime=0.0, st_flags=0, st_blksize=4096, st_blocks=0, st_rdev=0)
-            return 0, self.kernel.vfs.getattr_stat(fp.f_vnode)
-        return _rw(self, "fstat", fd, do)
-
-    def lseek(self, fd, offset, whence=os.SEEK_SET):
-        offset = _off(offset)
-        whence = _cint(whence)
-
-        def do(fp):
-            if fp.f_vnode is None:
-                return errno_mod.ESPIPE, None
-            if whence == os.SEEK_SET:
-                new = offset
-            elif whence == os.SEEK_CUR:
-                new = fp.f_offset + offset
-            elif whence == os.SEEK_END:
-                new = self.kernel.vfs.getattr_stat(fp.f_vnode).st_size + offset
-            else:
-                return errno_mod.EINVAL, None
-            if new < 0:
-                return errno_mod.EINVAL, None
-            fp.f_offset = new
-            return 0, new
-        return _rw(self, "lseek", fd, do)
-
-    def fcntl_setfl(self, fd, flags):
-        fd, flags = _cfd(fd), _cint(flags)
-        return _vfs_call(self, "fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
-
-    def pipe(self):
-        def do(k, cred):
-            r, w = descrip.make_pipe()
-            err, rfd = self.proc.p_fd.falloc(r)
-            if err:
-                return err, None
-            err, wfd = self.proc.p_fd.falloc(w)
-            if err:
-                self.proc.p_fd.close(rfd)
-                return err, None
-            return 0, (rfd, wfd)
-        return _vfs_call(self, "pipe", do)
-
-    def unlink(self, path):
-        return _vfs_call(self, "unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
-
-    def chmod(self, path, mode):
-        mode = _index(mode)
-        return _vfs_call(self, "chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
-
-    def chown(self, path, uid, gid):
-        uid, gid = _index(uid), _index(gid)
-        return _vfs_call(self, "chown",
-                         lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
-
-    def chflags(self, path, flags):
-        flags = _index(flags)
-        return _vfs_call(self, "chflags",
-                         lambda k, cred: k.vfs.chflags(cred, os.fspath(path), flags))
-
-    def mkdir(self, path, mode=0o777):
-        mode = _index(mode)
-        return _vfs_call(self, "mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
-
-    def symlink(self, target, path):
-        return _vfs_call(self, "symlink",
-                         lambda k, cred: k.vfs.symlink(cred, os.fspath(target), os.fspath(path)))
-
-    def stat(self, path):
-        return _vfs_call(self, "stat", lambda k, cred: k.vfs.stat(cred, os.fspath(path)))
-
-    def revoke(self, path):
-        return _vfs_call(self, "revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
-
-    for f in (open, shm_open, close, read, pread, write, pwrite, ftruncate, fstat, lseek,
-              fcntl_setfl, pipe, unlink, chmod, chown, chflags, mkdir, symlink, stat, revoke):
-        setattr(Process, f.__name__, f)
-
-
-_file_methods()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import mman
 
-_TP = {"default": "df", "swap": "sw", "vnode": "vn", "device": "dv", "phys": "ph", "dead": "dd",
+TP_NAMES = {"default": "df", "swap": "sw", "vnode": "vn", "device": "dv", "phys": "ph", "dead": "dd",
        None: "--"}
 
 
@@ -27,7 +27,7 @@ def procstat_text(proc) -> str:
         lines.append(
             f"{proc.pid:>5} {e.start:#{w}x} {e.end:#{w}x} {prot_str(e.prot)} {e.resident:>5} "
             f"{e.private_resident:>5} {e.ref_count:>4} {e.shadow_count:>4} {flags_str(e)} "
-            f"{_TP.get(e.object_type, '--')} {e.path or ''}".rstrip())
+            f"{TP_NAMES.get(e.object_type, '--')} {e.path or ''}".rstrip())
     return "\n".join(lines)
 
 

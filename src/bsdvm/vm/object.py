@@ -242,7 +242,7 @@ def vm_object_collapse(obj: VmObject) -> None:
 def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool) -> None:
     """OBJ-10 (end 0 = to the end of the object)."""
     phys = obj.vm.phys
-    for _i, m in pages_in(obj, start, end if end else None):
+    for _, m in pages_in(obj, start, end if end else None):
         if m.wire_count:
             pmap_mod.pmap_remove_all(m)
             if not clean_only:
