@@ -1637,7 +1637,9 @@ def test_spawn_rejects_non_integer_ids():
             with pytest.raises(TypeError):
                 k.spawn(**kw)
         assert not k.processes()
-        assert k.spawn(uid=2 ** 32 + 5).uid == 5
+        with pytest.raises(OSError) as ei:      # fits no uid_t: refused, never truncated
+            k.spawn(uid=2 ** 32 + 5)
+        assert ei.value.errno == errno.EINVAL and not k.processes()
     finally:
         k.close()
 

@@ -8,7 +8,6 @@ May call: everything below it.
 from __future__ import annotations
 
 import errno as errno_mod
-import operator
 import os
 import shutil
 import tempfile
@@ -163,12 +162,13 @@ class Kernel:
     def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
               osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
         """A new process running a fresh exec image (text, data, main stack)."""
-        from .process import Process
+        from .process import Process, _fit
         with self.giant:
             self._check_open()
-            # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff
-            uid, gid = operator.index(uid) & 0xFFFFFFFF, operator.index(gid) & 0xFFFFFFFF
-            groups = tuple(operator.index(g) & 0xFFFFFFFF for g in groups)
+            # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff,
+            # and 2**32 is refused (EINVAL) rather than truncated to uid 0
+            uid, gid = _fit(uid, 32), _fit(gid, 32)
+            groups = tuple(_fit(g, 32) for g in groups)
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
