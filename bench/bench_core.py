@@ -1,7 +1,11 @@
-"""Benchmarks for issue 2 (run: python bench/bench_core.py [--quick]).  Never run as tests.
+"""Benchmarks for issues 2 and 10 (run: python bench/bench_core.py [--quick]).  Never run as tests.
 
-Each figure is set beside the same work on the host kernel through Python's mmap module and ctypes
-(libc mmap/munmap/mprotect), measured in the same run, and reported as a ratio (model / host).
+Each figure is set beside the same work on the host kernel through Python's mmap module, os.fork and
+ctypes (libc mmap/munmap/mprotect), measured in the same run, and reported as a ratio: time per
+operation model / host, or for throughput host / model (both read "how many times slower").
+The rows are issue 10's table: mmap+munmap and mprotect with many live entries, mprotect split and
+merge inside a small and a large mapping, first-touch faults, copy-on-write faults in a forked
+child, mem_write/mem_read in 4 KiB and 1 MiB chunks, and fork of a process with 64 MiB touched.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import ctypes
 import ctypes.util
 import json
 import mmap as host_mmap
+import os
 import sys
 import time
 
@@ -158,6 +163,69 @@ def bench_copy(nbytes, chunk):
     return w, r, hw, hr
 
 
+def _touch_host(m, nbytes):
+    for i in range(0, nbytes, PAGE):
+        m[i] = 1
+
+
+def bench_cow(nbytes):
+    """Copy-on-write faults in a forked child: the parent touched every page, the child writes one
+    byte per page.  Returns (model, host) faults per second."""
+    npages = nbytes // PAGE
+    with Kernel(physmem=max(4 * nbytes, 256 << 20)) as k:
+        p = k.spawn()
+        a = p.mmap(0, nbytes, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        for i in range(npages):
+            p.mem_write(a + i * PAGE, b"\1")
+        c = p.fork()
+        t = time.perf_counter()
+        for i in range(npages):
+            c.mem_write(a + i * PAGE, b"\2")
+        model = npages / (time.perf_counter() - t)
+        c.exit()
+    m = host_mmap.mmap(-1, nbytes)
+    _touch_host(m, nbytes)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                  # the child times its own faults
+        t = time.perf_counter()
+        for i in range(npages):
+            m[i * PAGE] = 2
+        os.write(w, repr(time.perf_counter() - t).encode())
+        os._exit(0)
+    os.close(w)
+    host_s = float(os.read(r, 64))
+    os.close(r)
+    os.waitpid(pid, 0)
+    m.close()
+    return model, npages / host_s
+
+
+def bench_fork(nbytes, reps):
+    """fork + the child's exit (+ waitpid on the host) of a process with nbytes of anonymous memory
+    touched.  Returns (model, host) seconds per fork."""
+    with Kernel(physmem=max(4 * nbytes, 256 << 20)) as k:
+        p = k.spawn()
+        a = p.mmap(0, nbytes, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        for i in range(0, nbytes, PAGE):
+            p.mem_write(a + i, b"\1")
+        t = time.perf_counter()
+        for _ in range(reps):
+            p.fork().exit()
+        model = (time.perf_counter() - t) / reps
+    m = host_mmap.mmap(-1, nbytes)
+    _touch_host(m, nbytes)
+    t = time.perf_counter()
+    for _ in range(reps):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    host = (time.perf_counter() - t) / reps
+    m.close()
+    return model, host
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -165,7 +233,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     sizes = [1000, 16000, 100000] if not a.quick else [1000, 4000]
     ops = 2000 if not a.quick else 300
-    out = {"entries": [], "mprotect_size": [], "first_touch": None, "copy": []}
+    out = {"entries": [], "mprotect_size": [], "first_touch": None, "cow": None, "copy": [],
+           "fork": None}
     for n in sizes:
         mp, ms = bench_entries_model(n, ops)
         hp, hs, hlive = bench_entries_host(n, ops)
@@ -178,7 +247,7 @@ def main(argv=None):
     e = out["entries"]
     print(f"growth {sizes[0]} -> {sizes[-1]} entries: mmap+munmap x{e[-1]['model_pair_us']/e[0]['model_pair_us']:.2f},"
           f" mprotect split x{e[-1]['model_split_us']/e[0]['model_split_us']:.2f} (target <= 1.5)")
-    for size in ([4 << 20, 256 << 20] if not a.quick else [4 << 20, 64 << 20]):
+    for size in ([1 << 20, 256 << 20] if not a.quick else [1 << 20, 64 << 20]):
         mdl, hst = bench_mprotect_size(size, ops)
         out["mprotect_size"].append(dict(mapping=size, model_us=mdl * 1e6, host_us=hst * 1e6,
                                          ratio=mdl / hst))
@@ -186,13 +255,22 @@ def main(argv=None):
     nbytes = (64 << 20) if not a.quick else (8 << 20)
     mf, hf = bench_first_touch(nbytes)
     out["first_touch"] = dict(bytes=nbytes, model_faults_per_s=mf, host_faults_per_s=hf, ratio=mf / hf)
-    print(f"first-touch faults over {nbytes >> 20} MiB: {mf:,.0f}/s (host {hf:,.0f}/s, x{hf/mf:.1f} slower)")
+    print(f"first-touch faults over {nbytes >> 20} MiB: {1e6/mf:.2f} us (host {1e6/hf:.2f} us,"
+          f" x{hf/mf:.1f} slower)", flush=True)
+    mc, hc = bench_cow(nbytes)
+    out["cow"] = dict(bytes=nbytes, model_faults_per_s=mc, host_faults_per_s=hc, ratio=mc / hc)
+    print(f"copy-on-write faults in a forked child over {nbytes >> 20} MiB: {1e6/mc:.2f} us"
+          f" (host {1e6/hc:.2f} us, x{hc/mc:.1f} slower)", flush=True)
     for chunk in (4096, 1 << 20):
         w, r, hw, hr = bench_copy(nbytes, chunk)
         out["copy"].append(dict(chunk=chunk, model_write_MBps=w, model_read_MBps=r,
                                 host_write_MBps=hw, host_read_MBps=hr))
         print(f"{chunk:>8}-byte chunks over {nbytes >> 20} MiB: mem_write {w:7.0f} MB/s (host {hw:7.0f},"
               f" x{hw/w:.1f} slower), mem_read {r:7.0f} MB/s (host {hr:7.0f}, x{hr/r:.1f} slower)")
+    fb = (64 << 20) if not a.quick else (8 << 20)
+    mk, hk = bench_fork(fb, 5 if not a.quick else 3)
+    out["fork"] = dict(bytes=fb, model_ms=mk * 1e3, host_ms=hk * 1e3, ratio=mk / hk)
+    print(f"fork + exit with {fb >> 20} MiB touched: {mk*1e3:.2f} ms (host {hk*1e3:.2f} ms, x{mk/hk:.1f})")
     if a.json:
         json.dump(out, sys.stdout, indent=1)
     return out
