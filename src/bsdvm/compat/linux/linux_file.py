@@ -1,0 +1,3 @@
+"""wip"""
+from ...kern.sysent import Sysent
+SYSENTS: list[Sysent] = []
