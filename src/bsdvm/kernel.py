@@ -61,6 +61,7 @@ class Kernel:
         if kernel_wired_pages is None:
             kernel_wired_pages = min(4096, npages // 16)
         self.phys = PhysMem(npages, kernel_wired_pages)
+        self.phys.on_frame_reuse = self._frame_reused
         self.objects = {}
         self.stats = {"object_collapses": 0, "object_bypasses": 0}
         self.swap = SwapSpace(arch_mod.parse_size(swap), swap_path)
@@ -85,6 +86,13 @@ class Kernel:
         self.vfs.hooks = self.hooks
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
+        # running programs (kern_exec, amd64): zombies, exit statuses, frames executed by CPUs
+        self.zombies: dict[int, Proc] = {}
+        self.exit_status: dict[int, int] = {}
+        self.exec_frames: dict[int, set] = {}
+        self.exec_cpu_time = 0.0
+        self.need_resched = False
+        self.exec_stats = None
         self._closed = False
         self.pagedaemon = None
         if pagedaemon:
@@ -187,8 +195,35 @@ class Kernel:
     def _exit(self, p: Proc) -> None:
         if p.p_vmspace is None:
             return
+        if p.p_cpu is not None:
+            # a process running a program dies as by SIGKILL (the OOM killer, close())
+            import signal
+            from .kern.kern_exit import W_SIGNALED, exit1
+            exit1(p, W_SIGNALED(signal.SIGKILL))
+            return
         proc_exit(p)
         self.procs.pop(p.p_pid, None)
+
+    def _frame_reused(self, paddr: int) -> None:
+        """PhysMem reuses a frame: CPUs that executed code from it must drop their translations."""
+        for cpu in self.exec_frames.pop(paddr, ()):
+            cpu.exec_frames.discard(paddr)
+            cpu.code_changed()
+
+    def exec_note_fault(self) -> None:
+        if self.exec_stats is not None:
+            self.exec_stats.note_fault()
+
+    def exec_note_syscall(self, name: str, err: int) -> None:
+        if self.exec_stats is not None:
+            self.exec_stats.note_syscall(name, err)
+
+    def run(self) -> int:
+        """Run every process that executes a program until all have exited (kern/sched_run.py).
+        Returns the wait status of the first program run (see `kern_exit.status_exit_code`).
+        Needs the `unicorn` module."""
+        from .kern.sched_run import run
+        return run(self)
 
     def processes(self):
         from .process import Process

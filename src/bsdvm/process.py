@@ -312,6 +312,30 @@ class Process:
         with self.kernel.giant:
             self.kernel._exit(self.proc)
 
+    def execve(self, path, argv=None, envp=None) -> None:
+        """execve(2): replace this process's image with the x86-64 ELF program at `path` (in the
+        model's file tree), with `argv` (default [path]) and `envp` (default empty).  The program
+        runs when `Kernel.run()` is called.  Raises OSError: ENOENT, ENOTDIR, EACCES (not a
+        regular file, noexec, no execute permission), ENOEXEC (not a valid x86-64 ELF), E2BIG.
+        Needs the `unicorn` module."""
+        from .kern.kern_exec import do_execve
+        from .kern.sysent import path_from_python
+        err, raw = path_from_python(path)
+        if err:
+            _raise(err, "execve")
+        args = [os.fsencode(a) for a in (argv if argv is not None else [path])]
+        env = [os.fsencode(e) for e in (envp if envp is not None else [])]
+        with self.kernel.giant:
+            self._live()
+            err = do_execve(self.proc, raw, args, env)
+            if err:
+                _raise(err, "execve")
+
+    @property
+    def exit_status(self) -> int | None:
+        """The wait status once the process has exited (None while it lives)."""
+        return self.kernel.exit_status.get(self.pid)
+
     def getrlimit(self, which) -> tuple[int, int]:
         which = _fit(which, 32)                     # u_int which
         if not 0 <= which < RLIM_NLIMITS:

@@ -91,6 +91,8 @@ class Cpu:
         self.stop_reason = STOP_NONE
         self.fault_info: tuple[int, int, int] | None = None     # (signo, si_code, addr)
         self.hook_error: BaseException | None = None
+        self.fault_access = 0
+        self.scratch_page: tuple[int, int] | None = None
         self.exec_frames: set[int] = set()
         self.pmap: Any = None
         self.ptes: dict[int, Any] = {}
@@ -130,6 +132,10 @@ class Cpu:
 
     def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: Any, _data: Any) -> bool:
         try:
+            if self.scratch_page is not None and vaddr >> 12 == self.scratch_page[0]:
+                entry.paddr = self.scratch_page[1]      # exact_fault_address's replay
+                entry.perms = UC_PROT_READ | UC_PROT_WRITE
+                return True
             pte = self.ptes.get(vaddr >> 12)
             if (pte is None or (access == UC_MEM_WRITE and not pte.prot & VM_PROT_WRITE)
                     or (access == UC_MEM_FETCH and not pte.prot & VM_PROT_EXECUTE)):

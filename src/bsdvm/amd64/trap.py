@@ -26,6 +26,7 @@ from unicorn import (UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE, UC_HOOK_MEM_READ, UC_HOO
                      UC_MEM_FETCH, UC_MEM_WRITE, UcError)
 from unicorn import x86_const as X
 
+from ..kern.kern_exit import EJUSTRETURN, ERESTART
 from ..vm.fault import vm_fault
 from ..vm.param import (KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE, KERN_SUCCESS,
                         VM_FAULT_DIRTY, VM_FAULT_NORMAL, VM_PROT_EXECUTE, VM_PROT_READ,
@@ -53,9 +54,6 @@ CLD_DUMPED = 3
 USER_TOP = 0x0000800000000000           # VM_MAXUSER_ADDRESS
 KERNEL_BOTTOM = 0xFFFF800000000000      # the first canonical address of the upper half
 
-# FreeBSD's kernel-internal returns of a syscall body (sys/errno.h)
-ERESTART = -1           # restart the call (a blocking call that must wait: the process sleeps)
-EJUSTRETURN = -2        # the body set the registers itself (sigreturn, execve)
 
 SIGNAL_CODES = {
     (S.SIGSEGV, SEGV_MAPERR): "SEGV_MAPERR", (S.SIGSEGV, SEGV_ACCERR): "SEGV_ACCERR",

@@ -26,6 +26,7 @@ class Thread:
     def __init__(self, proc):
         self.td_proc = proc
         self.td_retval = [0, 0]
+        self.td_syscall_rip = 0         # where the current system call's instruction is
 
     @property
     def td_ucred(self):
@@ -47,6 +48,18 @@ class Proc:
         self.p_pptr = None
         self.td = Thread(self)
         vmspace.proc = self
+        # running programs (kern_exec, kern_sig, kern_exit): the CPU, the personality, signals
+        from .kern_sig import SigState
+        self.p_cpu = None               # amd64.cpu.Cpu once the process runs a program
+        self.p_sysvec = None            # amd64.sysvec personality of the program
+        self.p_sig = SigState()
+        self.p_sigframes: list = []     # (ucontext address, saved SSE state) per handler frame
+        self.p_sleeping = False         # waiting in a call that is run again when rescheduled
+        self.p_restart_rip = 0
+        self.p_xstat = 0                # wait status once exited
+        self.p_cleartid = 0             # CLONE_CHILD_CLEARTID address
+        self.p_comm = b""
+        self.p_killinfo = None          # the siginfo of the signal that killed it
 
     def lim_cur(self, which: int) -> int:
         return self.p_limit[which][0]

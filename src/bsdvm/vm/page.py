@@ -137,6 +137,9 @@ class PhysMem:
             off = frame << PAGE_SHIFT
             data = self._view[off:off + PAGE_SIZE]
             data[:] = ZERO_PAGE                 # a recycled frame still holds its last page
+            if self.on_frame_reuse is not None:
+                # a CPU may still hold translated code from this frame (amd64/cpu.py)
+                self.on_frame_reuse(self.phys_base + off)
         else:
             frame = self._next_frame
             self._next_frame += 1
@@ -150,6 +153,7 @@ class PhysMem:
         return m
 
     free_min = 0
+    on_frame_reuse = None       # called with a recycled frame's physical address (the kernel's)
 
     def free(self, m: VmPage) -> None:
         """vm_page_free: the page leaves its object and its frame returns to the free pool.

@@ -6,6 +6,9 @@ i386/amd64, a present translation is always readable; only WRITE is enforced by 
 Invariants: `wired_count` equals the number of wired translations; every translation appears in its
 page's `pv` set and vice versa; removing a translation moves M to the page's dirty state and A to
 PG_REFERENCED.  Range operations cost O(min(pages in range, translations)), never O(range).
+Every change that removes or reduces a translation (remove, protect, a replaced page, clear_modify,
+ts_referenced) calls the pmap's `on_invalidate` if a CPU has registered one (pmap_invalidate_*: a
+CPU's TLB may hold the old translation).
 May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Pmap:
     def __init__(self):
         self.ptes: dict[int, Pte] = {}      # virtual page number -> translation
         self.wired_count = 0
+        self.on_invalidate = None           # the TLB shootdown of the CPU running this pmap
 
     @property
     def resident_count(self) -> int:
@@ -44,6 +48,8 @@ class Pmap:
         return sorted(v for v in self.ptes if lo <= v < hi)
 
     def _drop(self, vpn: int, pte: Pte) -> None:
+        if self.on_invalidate is not None:
+            self.on_invalidate()
         m = pte.page
         del self.ptes[vpn]
         m.pv.pop((self, vpn), None)
@@ -65,6 +71,8 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
         else:
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
+            if old.prot & ~prot and pmap.on_invalidate is not None:
+                pmap.on_invalidate()
             old.prot = prot
             old.wired = wired
             return
@@ -105,7 +113,10 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
     if prot & VM_PROT_WRITE:
         return
     ptes = pmap.ptes
-    for vpn in pmap._vpns(sva, eva):
+    vpns = pmap._vpns(sva, eva)
+    if vpns and pmap.on_invalidate is not None:
+        pmap.on_invalidate()
+    for vpn in vpns:
         pte = ptes[vpn]
         if pte.mod:
             pte.page.dirty = True
@@ -126,6 +137,8 @@ def pmap_page_protect(m, prot: int) -> None:
             m.dirty = True
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
+        if pmap.on_invalidate is not None:
+            pmap.on_invalidate()
 
 
 def pmap_is_modified(m) -> bool:
@@ -138,6 +151,8 @@ def pmap_is_modified(m) -> bool:
 def pmap_clear_modify(m) -> None:
     for (pmap, vpn) in m.pv:
         pmap.ptes[vpn].mod = False
+        if pmap.on_invalidate is not None:
+            pmap.on_invalidate()
 
 
 def pmap_ts_referenced(m) -> int:
@@ -147,6 +162,8 @@ def pmap_ts_referenced(m) -> int:
         pte = pmap.ptes[vpn]
         if pte.ref:
             pte.ref = False
+            if pmap.on_invalidate is not None:
+                pmap.on_invalidate()
             n += 1
             if n >= 5:
                 break

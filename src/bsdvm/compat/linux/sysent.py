@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ...kern.sysent import Sysent, SysentTable
 from . import linux_file, linux_misc, linux_mmap, linux_stats
+from . import linux_machdep, linux_proc, linux_signal
 
 # Linux calls the table knows by number but does not serve (threads, sockets, ...): ENOSYS.
 LINUX_NOSYS: dict[int, str] = {
@@ -29,7 +30,8 @@ LINUX_NOSYS: dict[int, str] = {
 }
 
 SYSENTS: list[Sysent] = [*linux_mmap.SYSENTS, *linux_file.SYSENTS, *linux_stats.SYSENTS,
-                         *linux_misc.SYSENTS]
+                         *linux_misc.SYSENTS, *linux_proc.SYSENTS, *linux_signal.SYSENTS,
+                         *linux_machdep.SYSENTS]
 
 linux_sysent = SysentTable("linux64", SYSENTS,
                            {n: s for n, s in LINUX_NOSYS.items()})
