@@ -182,5 +182,9 @@ def replay(trace, arch, physmem, swap, root, as_json, fmt, uid, touch, report_pa
                      all_calls=all_calls, console=_console()))
 
 
+from .cli_exec import exec_cmd as _exec_cmd  # noqa: E402  (bsdvm exec: its own module)
+main.add_command(_exec_cmd)
+
+
 if __name__ == "__main__":
     main()

@@ -91,6 +91,7 @@ class Kernel:
         self.exit_status: dict[int, int] = {}
         self.exec_frames: dict[int, set] = {}
         self.exec_cpu_time = 0.0
+        self.exec_tlb_fills = 0
         self.need_resched = False
         self.exec_stats = None
         self._closed = False

@@ -276,6 +276,8 @@ class Cpu:
 
     def close(self) -> None:
         """Forget this CPU: its pmap no longer calls it and no frame remembers it."""
+        self.kernel.exec_tlb_fills += self.fills
+        self.fills = 0
         if self.pmap is not None and self.pmap.on_invalidate == self.invalidate:
             self.pmap.on_invalidate = None
         frames = self.kernel.exec_frames

@@ -27,6 +27,7 @@ from unicorn import (UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE, UC_HOOK_MEM_READ, UC_HOO
 from unicorn import x86_const as X
 
 from ..kern.kern_exit import EJUSTRETURN, ERESTART
+from ..kern.kern_sig import deliverable
 from ..vm.fault import vm_fault
 from ..vm.param import (KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE, KERN_SUCCESS,
                         VM_FAULT_DIRTY, VM_FAULT_NORMAL, VM_PROT_EXECUTE, VM_PROT_READ,
@@ -197,6 +198,24 @@ def trap_null_jump(cpu: Cpu) -> tuple[int, int, int]:
     return (S.SIGSEGV, SEGV_MAPERR, 0)
 
 
+BLOCKING_IO = frozenset({"read", "readv", "write", "writev"})
+WRITES = frozenset({"write", "writev", "pwrite64", "pwritev"})
+
+
+def _would_sleep(proc: Any, fd_reg: int) -> bool:
+    """Whether an EAGAIN from fd means "sleep": a pipe opened without FNONBLOCK."""
+    from ..kern import descrip
+    fd = fd_reg & 0xFFFFFFFF
+    fd = fd - (1 << 32) if fd >> 31 else fd
+    err, fp = proc.p_fd.fget(fd)
+    if err or fp is None:
+        return False
+    try:
+        return fp.f_type == descrip.DTYPE_PIPE and not fp.f_flag & descrip.FNONBLOCK
+    finally:
+        proc.p_fd.fdrop(fp)
+
+
 def syscall(cpu: Cpu) -> None:
     """amd64 syscall(): decode the call from the registers, run its body through the process's
     table, and put the result in the registers as the personality's ABI wants."""
@@ -221,6 +240,14 @@ def syscall(cpu: Cpu) -> None:
             td.td_retval[0] = 0
             td.td_retval[1] = 0
             err = entry.body(td, uap)
+    if err == E.EAGAIN and name in BLOCKING_IO and _would_sleep(proc, regs[1]):
+        # pipe_read/pipe_write sleep on a descriptor without FNONBLOCK (the pipe code answers
+        # EAGAIN; the sleep is here, where the process can yield)
+        err = ERESTART
+    elif err == E.EPIPE and name in WRITES:
+        # dofilewrite: a write to a pipe without readers also sends SIGPIPE
+        from ..kern.kern_sig import SigInfo, psignal
+        psignal(proc, SigInfo(S.SIGPIPE, SI_KERNEL, 0, proc.p_pid, proc.p_ucred.cr_uid))
     if err == ERESTART:
         # the call must wait (an empty pipe, a child still running): sleep, then run it again
         proc.p_restart_rip = td.td_syscall_rip
@@ -230,6 +257,10 @@ def syscall(cpu: Cpu) -> None:
     kernel.exec_note_syscall(name, err)
     if err != EJUSTRETURN:
         sv.set_return(cpu, err, td.td_retval)
-    if proc.p_cpu is not cpu or proc.p_vmspace is None or proc.p_sig_pending_mask(True) \
-            or kernel.need_resched:
+    elif proc.p_cpu is cpu:
+        # the body set RIP (sigreturn): Unicorn adds the syscall instruction's length to
+        # whatever RIP is when the hook returns, so step back by it
+        uc.reg_write(X.UC_X86_REG_RIP, uc.reg_read(X.UC_X86_REG_RIP) - 2)
+    if proc.p_cpu is not cpu or proc.p_vmspace is None or kernel.need_resched \
+            or (proc.p_sig.pending and deliverable(proc)):
         cpu.stop(STOP_SYSCALL)
