@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 
 from . import arch as arch_mod
@@ -52,8 +53,12 @@ def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
 class Kernel:
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
-                 max_wired: int | None = None, pagedaemon: bool = True):
+                 max_wired: int | None = None, pagedaemon: bool = True, host_root: bool = False,
+                 rw: tuple[str, ...] | list[str] = ()):
+        """host_root: the VFS shows the host's / read-only (`bsdvm exec`'s view; root must be None or
+        "/"), with each host directory of `rw` writable at its own path."""
         self.giant = threading.RLock()
+        self.boottime = time.monotonic()
         self.arch = arch_mod.get(arch)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
         if npages < 64:
@@ -78,12 +83,22 @@ class Kernel:
         self.prot_fault_translation = 0
         self.suser_enabled = True
         self._own_root = None
-        if root is None:
+        if host_root:
+            if root not in (None, "/"):
+                raise ValueError("host_root shows the host's / itself: give no other root")
+            root = "/"
+        elif root is None:
             root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
-        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager)
+        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, rdonly=host_root)
         self.vfs.hooks = self.hooks
+        for d in rw:
+            hd = os.path.realpath(d)
+            err = self.vfs.mount(hd, hd, hostattrs=True)
+            if err:
+                self.swap.close()
+                raise OSError(err, os.strerror(err), d)
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
         # running programs (kern_exec, amd64): zombies, exit statuses, frames executed by CPUs

@@ -245,7 +245,11 @@ _LINUX_ONLY_TO_BSD = {"ENODATA": "ENOATTR", "ETIME": "ETIMEDOUT", "ERESTARTSYS":
 _ALIASES = {"EWOULDBLOCK": "EAGAIN", "ENOTSUP": "EOPNOTSUPP", "EDEADLOCK": "EDEADLK"}
 
 
-def errno_name(value) -> str | None:
+@overload
+def errno_name(value: None) -> None: ...
+@overload
+def errno_name(value: int | str) -> str: ...
+def errno_name(value: int | str | None) -> str | None:
     """A canonical errno name for a host errno number (what the model raises) or a name."""
     if value is None:
         return None

@@ -80,11 +80,11 @@ class TableABI:
                     res.errno = self.errno_of(e.errno or 0)
                     return res
             td = proc.td
-            td.td_emuldata = rec
+            td.td_lxrecord = rec
             try:
                 err = dispatch(td, entry, uap)
             finally:
-                td.td_emuldata = None
+                td.td_lxrecord = None
             ret = td.td_retval[0]
         res.notes = rec.notes
         res.why = rec.why

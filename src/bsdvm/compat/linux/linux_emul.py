@@ -3,8 +3,11 @@
 A Linux body translates its arguments and calls native FreeBSD bodies.  What it could not honour,
 ignored or emulated is worth telling (replay prints it next to every disagreement), but the CPU runner
 has no use for it.  So a caller that wants the story hangs a `LinuxCallRecord` on the thread
-(`td.td_emuldata`, as FreeBSD keeps its Linux per-thread state in td_emuldata) for one call; the bodies
-append to it when it is there and skip the bookkeeping when it is not.
+(`td.td_lxrecord`) for one call; the bodies append to it when it is there and skip the bookkeeping when
+it is not.
+
+The thread's lasting Linux state (FreeBSD's struct linux_emuldata in td_emuldata: the
+set_tid_address and set_robust_list addresses) is a `LinuxEmuldata`, made on first use.
 
 Invariants: a record belongs to exactly one call (the caller sets it before and clears it after);
 bodies never depend on a record being present.  May call: nothing above kern.
@@ -34,9 +37,30 @@ class LinuxCallRecord:
     vec: Any = None
 
 
+@dataclass
+class LinuxEmuldata:
+    """struct linux_emuldata: per-thread Linux state the exit and futex code will read.
+
+    `child_clear_tid`: set_tid_address's address (0 at exit and a futex wake there);
+    `robust_list`/`robust_len`: set_robust_list's head and its size."""
+
+    child_clear_tid: int = 0
+    robust_list: int = 0
+    robust_len: int = 0
+
+
+def em_find(td: Any) -> LinuxEmuldata:
+    """The thread's Linux state (em_find), made on first use."""
+    em = getattr(td, "td_emuldata", None)
+    if not isinstance(em, LinuxEmuldata):
+        em = LinuxEmuldata()
+        td.td_emuldata = em
+    return em
+
+
 def emul_record(td: Any) -> LinuxCallRecord | None:
     """The record of the call `td` is making, or None when nobody asked for one."""
-    rec = getattr(td, "td_emuldata", None)
+    rec = getattr(td, "td_lxrecord", None)
     return rec if isinstance(rec, LinuxCallRecord) else None
 
 

@@ -18,7 +18,7 @@ from . import linux_machdep, linux_proc, linux_signal
 
 # Linux calls the table knows by number but does not serve (threads, sockets, ...): ENOSYS.
 LINUX_NOSYS: dict[int, str] = {
-    7: "poll", 23: "select", 29: "shmget", 30: "shmat", 31: "shmctl", 34: "pause",
+    7: "poll", 23: "select", 29: "shmget", 30: "shmat", 31: "shmctl", 34: "pause", 35: "nanosleep",
     36: "getitimer", 37: "alarm", 38: "setitimer", 40: "sendfile", 41: "socket", 42: "connect",
     43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 48: "shutdown",
     49: "bind", 50: "listen", 51: "getsockname", 52: "getpeername", 53: "socketpair",
@@ -26,12 +26,11 @@ LINUX_NOSYS: dict[int, str] = {
     135: "personality", 137: "statfs", 138: "fstatfs", 157: "prctl", 202: "futex",
     213: "epoll_create", 232: "epoll_wait", 233: "epoll_ctl", 270: "pselect6", 271: "ppoll",
     281: "epoll_pwait", 283: "timerfd_create", 284: "eventfd", 290: "eventfd2",
-    291: "epoll_create1", 319: "memfd_create", 334: "rseq", 435: "clone3",
+    291: "epoll_create1", 230: "clock_nanosleep", 319: "memfd_create", 334: "rseq", 435: "clone3",
 }
 
 SYSENTS: list[Sysent] = [*linux_mmap.SYSENTS, *linux_file.SYSENTS, *linux_stats.SYSENTS,
                          *linux_misc.SYSENTS, *linux_proc.SYSENTS, *linux_signal.SYSENTS,
                          *linux_machdep.SYSENTS]
 
-linux_sysent = SysentTable("linux64", SYSENTS,
-                           {n: s for n, s in LINUX_NOSYS.items()})
+linux_sysent = SysentTable("linux64", SYSENTS, LINUX_NOSYS)
