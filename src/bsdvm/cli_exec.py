@@ -78,17 +78,7 @@ def find_program(name: str, path_env: str | None) -> str | None:
 def host_kernel(physmem: int, swap: int, rw_dirs: tuple[str, ...]) -> Any:
     """A kernel whose file tree is the host's, read-only, with each rw dir writable in place."""
     from . import Kernel
-    from .kern import vfs as vfs_mod
-    hostview = getattr(Kernel, "for_host", None)
-    if hostview is not None:
-        return hostview(physmem=physmem, swap=swap, rw=list(rw_dirs))
-    k = Kernel(physmem=physmem, swap=swap, root="/")
-    root = k.vfs.mounts()[0]
-    root.mnt_flag |= vfs_mod.MNT_RDONLY
-    for d in rw_dirs:
-        real = os.path.realpath(d)
-        k.mount(real, real)
-    return k
+    return Kernel(physmem=physmem, swap=swap, host_root=True, rw=list(rw_dirs))
 
 
 def signal_message(signo: int, code: str, addr: int) -> str:

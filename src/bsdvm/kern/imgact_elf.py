@@ -257,13 +257,6 @@ def build_stack(p: Any, path: bytes, argv: list[bytes], envp: list[bytes],
     (pointing at argc).  Raises UserFault if the stack cannot be written."""
     m = p.p_vmspace.vm_map
     top = p.p_kernel.arch.usrstack
-    blob = bytearray()
-
-    def put(s: bytes) -> int:
-        """Reserve s (NUL-terminated) in the string area; returns its offset from the bottom."""
-        blob[0:0] = s + b"\0"
-        return len(s) + 1
-
     # strings go top-down: execfn highest, then envp, then argv (as Linux's copy_strings does)
     sp = top - 8                            # a null word at the very top
     items: list[tuple[str, int]] = []
@@ -272,7 +265,7 @@ def build_stack(p: Any, path: bytes, argv: list[bytes], envp: list[bytes],
         sp -= len(s) + 1
         items.append((kind, sp))
     strings = []
-    for (kind, addr), s in zip(items, [path] + list(reversed(envp)) + list(reversed(argv)),
+    for (_kind, addr), s in zip(items, [path] + list(reversed(envp)) + list(reversed(argv)),
                                strict=True):
         strings.append((addr, s + b"\0"))
     sp -= len(PLATFORM) + 1

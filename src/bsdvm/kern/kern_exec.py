@@ -16,6 +16,7 @@ when a program runs).
 from __future__ import annotations
 
 import errno
+import os
 import struct
 import time
 from collections import Counter
@@ -103,15 +104,23 @@ def _brand_sysvec(ef: elf.ElfFile) -> Any:
     return sysvec.LINUX
 
 
+def _open_at(p: Any, path: bytes) -> tuple[int, Any, bytes]:
+    """open_exec for a path relative to the process's current directory."""
+    from .vfs_syscalls import AT_FDCWD, lookup_at
+    err, full = lookup_at(p.td, AT_FDCWD, path)
+    if err:
+        return err, None, b""
+    return elf.open_exec(p.p_kernel, p.p_ucred, os.fsencode(full))
+
+
 def do_execve(p: Any, path: bytes, argv: list[bytes], envp: list[bytes]) -> int:
     """execve(2) for process p; returns 0 (the process now runs the new image) or an errno."""
     kernel = p.p_kernel
-    cred = p.p_ucred
     if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > elf.ARG_MAX:
         return errno.E2BIG
     if not path:
         return errno.ENOENT
-    err, vp, head = elf.open_exec(kernel, cred, path)
+    err, vp, head = _open_at(p, path)
     if err:
         return err
     execfn = path
@@ -120,7 +129,7 @@ def do_execve(p: Any, path: bytes, argv: list[bytes], envp: list[bytes]) -> int:
         vfs_mod.vrele(vp)
         if err:
             return err
-        err, vp, head = elf.open_exec(kernel, cred, interp)
+        err, vp, head = _open_at(p, interp)
         if err:
             return err
         if head[:2] == b"#!":
@@ -132,7 +141,7 @@ def do_execve(p: Any, path: bytes, argv: list[bytes], envp: list[bytes]) -> int:
         return err or errno.ENOEXEC
     interp_ef = None
     if ef.interp is not None:
-        err, ivp, ihead = elf.open_exec(kernel, cred, ef.interp)
+        err, ivp, ihead = _open_at(p, ef.interp)
         if err:
             vfs_mod.vrele(vp)
             return err
@@ -209,9 +218,7 @@ def _activate(p: Any, ef: elf.ElfFile, interp_ef: elf.ElfFile | None, execfn: by
     p.p_sysvec = _brand_sysvec(ef)
     p.p_sig.exec_reset()
     p.p_comm = (argv[0] if argv else execfn).rsplit(b"/", 1)[-1][:19]
-    closer = getattr(p.p_fd, "exec_close", None)
-    if closer is not None:
-        closer()
+    p.p_fd.closeexec()
     cpu = Cpu(kernel, p)
     p.p_cpu = cpu
     sysvec.exec_setregs(cpu, entry, sp)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ...kern.sysent import Sysent, SysentTable
 from . import linux_file, linux_misc, linux_mmap, linux_stats
-from . import linux_machdep, linux_proc, linux_signal
+from . import linux_futex, linux_machdep, linux_proc, linux_signal, linux_xattr
 
 # Linux calls the table knows by number but does not serve (threads, sockets, ...): ENOSYS.
 LINUX_NOSYS: dict[int, str] = {
@@ -23,7 +23,7 @@ LINUX_NOSYS: dict[int, str] = {
     43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 48: "shutdown",
     49: "bind", 50: "listen", 51: "getsockname", 52: "getpeername", 53: "socketpair",
     54: "setsockopt", 55: "getsockopt", 73: "flock", 98: "getrusage", 100: "times", 101: "ptrace",
-    135: "personality", 137: "statfs", 138: "fstatfs", 157: "prctl", 202: "futex",
+    135: "personality", 137: "statfs", 138: "fstatfs", 157: "prctl",
     213: "epoll_create", 232: "epoll_wait", 233: "epoll_ctl", 270: "pselect6", 271: "ppoll",
     281: "epoll_pwait", 283: "timerfd_create", 284: "eventfd", 290: "eventfd2",
     291: "epoll_create1", 230: "clock_nanosleep", 319: "memfd_create", 334: "rseq", 435: "clone3",
@@ -31,6 +31,7 @@ LINUX_NOSYS: dict[int, str] = {
 
 SYSENTS: list[Sysent] = [*linux_mmap.SYSENTS, *linux_file.SYSENTS, *linux_stats.SYSENTS,
                          *linux_misc.SYSENTS, *linux_proc.SYSENTS, *linux_signal.SYSENTS,
-                         *linux_machdep.SYSENTS]
+                         *linux_machdep.SYSENTS, *linux_futex.SYSENTS,
+                         *linux_xattr.SYSENTS]
 
 linux_sysent = SysentTable("linux64", SYSENTS, LINUX_NOSYS)
