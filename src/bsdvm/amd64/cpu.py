@@ -86,6 +86,9 @@ class Cpu:
         self.faults = 0
         self._grow_at = FIRST_GROW_FILLS
         self.tlb_stale = False
+        self.tlb_vpns: set[int] = set()     # pages filled since the last flush
+        self.stale_vpns: set[int] = set()   # of those, the ones whose translation changed
+        self.flushes = 0
         self.tb_stale = False
         self.running = False
         self.stop_reason = STOP_NONE
@@ -111,13 +114,19 @@ class Cpu:
         self.pmap.on_invalidate = self.invalidate
         self.tlb_stale = True
 
-    def invalidate(self) -> None:
-        """pmap_invalidate_page/range/all: some translation of this pmap was removed or reduced."""
-        self.tlb_stale = True
+    def invalidate(self, vpn: int) -> None:
+        """pmap_invalidate_page: the translation of page vpn was removed or reduced.  Only a page
+        filled since the last flush can be in the TLB."""
+        if vpn in self.tlb_vpns:
+            self.stale_vpns.add(vpn)
+            self.tlb_stale = True
 
     def flush_tlb(self) -> None:
         """Drop every cached translation (the TLB refills from the pmap on demand)."""
         self.tlb_stale = False
+        self.stale_vpns.clear()
+        self.tlb_vpns.clear()
+        self.flushes += 1
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def code_changed(self) -> None:
@@ -156,12 +165,21 @@ class Cpu:
                     self.exec_frames.add(paddr)
                     self.kernel.exec_frames.setdefault(paddr, set()).add(self)
             self.fills += 1
+            vpn = vaddr >> 12
             if self.fills >= self._grow_at:
                 # let Unicorn resize its TLB (it only does so during a full flush)
                 self._grow_at = min(self._grow_at * 2, self._grow_at + MAX_GROW_FILLS)
-                self.tlb_stale = True
-            if self.tlb_stale:
                 self.flush_tlb()
+            elif self.tlb_stale:
+                stale = self.stale_vpns
+                if len(stale) == 1 and vpn in stale:
+                    # only this page's old translation is stale, and the entry returned now
+                    # replaces it (Unicorn also drops it from its victim TLB)
+                    stale.clear()
+                    self.tlb_stale = False
+                else:
+                    self.flush_tlb()
+            self.tlb_vpns.add(vpn)
             entry.paddr = paddr
             entry.perms = perms
             return True

@@ -7,7 +7,7 @@ Invariants: `wired_count` equals the number of wired translations; every transla
 page's `pv` set and vice versa; removing a translation moves M to the page's dirty state and A to
 PG_REFERENCED.  Range operations cost O(min(pages in range, translations)), never O(range).
 Every change that removes or reduces a translation (remove, protect, a replaced page, clear_modify,
-ts_referenced) calls the pmap's `on_invalidate` if a CPU has registered one (pmap_invalidate_*: a
+ts_referenced) calls the pmap's `on_invalidate(vpn)` if a CPU has registered one (pmap_invalidate_*: a
 CPU's TLB may hold the old translation).
 May call: vm.page (queues only through the page flags).
 """
@@ -49,7 +49,7 @@ class Pmap:
 
     def _drop(self, vpn: int, pte: Pte) -> None:
         if self.on_invalidate is not None:
-            self.on_invalidate()
+            self.on_invalidate(vpn)
         m = pte.page
         del self.ptes[vpn]
         m.pv.pop((self, vpn), None)
@@ -72,7 +72,7 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
             if old.prot & ~prot and pmap.on_invalidate is not None:
-                pmap.on_invalidate()
+                pmap.on_invalidate(vpn)
             old.prot = prot
             old.wired = wired
             return
@@ -113,10 +113,10 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
     if prot & VM_PROT_WRITE:
         return
     ptes = pmap.ptes
-    vpns = pmap._vpns(sva, eva)
-    if vpns and pmap.on_invalidate is not None:
-        pmap.on_invalidate()
-    for vpn in vpns:
+    inval = pmap.on_invalidate
+    for vpn in pmap._vpns(sva, eva):
+        if inval is not None:
+            inval(vpn)
         pte = ptes[vpn]
         if pte.mod:
             pte.page.dirty = True
@@ -138,7 +138,7 @@ def pmap_page_protect(m, prot: int) -> None:
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
         if pmap.on_invalidate is not None:
-            pmap.on_invalidate()
+            pmap.on_invalidate(vpn)
 
 
 def pmap_is_modified(m) -> bool:
@@ -152,7 +152,7 @@ def pmap_clear_modify(m) -> None:
     for (pmap, vpn) in m.pv:
         pmap.ptes[vpn].mod = False
         if pmap.on_invalidate is not None:
-            pmap.on_invalidate()
+            pmap.on_invalidate(vpn)
 
 
 def pmap_ts_referenced(m) -> int:
@@ -163,7 +163,7 @@ def pmap_ts_referenced(m) -> int:
         if pte.ref:
             pte.ref = False
             if pmap.on_invalidate is not None:
-                pmap.on_invalidate()
+                pmap.on_invalidate(vpn)
             n += 1
             if n >= 5:
                 break
