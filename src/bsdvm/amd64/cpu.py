@@ -91,6 +91,7 @@ class Cpu:
         self.flushes = 0
         self.tb_stale = False
         self.running = False
+        self.at_boundary = True     # last stopped in the kernel, not preempted mid-instruction-stream
         self.stop_reason = STOP_NONE
         self.fault_info: tuple[int, int, int] | None = None     # (signo, si_code, addr)
         self.hook_error: BaseException | None = None

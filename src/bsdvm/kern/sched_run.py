@@ -5,7 +5,11 @@ runnable -- its time slice ends; then the next one runs, round robin.
 A blocking call (an empty pipe with a live writer, wait4 for a running child) returns ERESTART:
 the process sleeps and the call is run again from its syscall instruction when the process is next
 scheduled (so pending signals are delivered first, and the call resumes after the handler, as with
-SA_RESTART).  Signals are delivered (postsig) each time a process is about to run.  When every
+SA_RESTART).  Signals are delivered (postsig) when a process is about to run and last stopped in
+the kernel (a system call, a fault, a sleep); a process whose time slice ran out in the middle of
+its code gets a caught signal at its next entry into the kernel instead (a handler frame built at
+an arbitrary preemption point was measured to corrupt the interrupted computation under Unicorn),
+while a default action (termination) is taken at once.  When every
 remaining process sleeps and a whole round made no progress, the processes can never wake: they
 are killed (SIGKILL) and the deadlock is reported in `Kernel.exec_deadlocks`.
 Invariants: at most one CPU runs at a time; a process is only run with a live vmspace and a CPU.
@@ -25,6 +29,13 @@ QUANTUM_US = 20_000     # time slice when more than one process can run
 
 class HookError(RuntimeError):
     """A Python exception inside a CPU hook: a bug in the model, never a guest's doing."""
+
+
+def _kills(p: Any) -> bool:
+    """Whether the next deliverable signal's action is the default one (no frame to build)."""
+    from .kern_sig import SIG_DFL, deliverable
+    signo = deliverable(p)
+    return bool(signo) and p.p_sig.action(signo).handler == SIG_DFL
 
 
 def run(kernel: Any) -> int:
@@ -55,7 +66,7 @@ def run(kernel: Any) -> int:
                 if p.p_sleeping:
                     cpu.uc.reg_write(X.UC_X86_REG_RIP, p.p_restart_rip)
                     p.p_sleeping = False
-                if p.p_sig.pending:
+                if p.p_sig.pending and (cpu.at_boundary or _kills(p)):
                     postsig(p)
                     if p.p_vmspace is None:
                         progressed = True
@@ -63,6 +74,7 @@ def run(kernel: Any) -> int:
                 before = stats.faults + sum(stats.calls.values())
                 kernel.need_resched = False
                 reason = cpu.run(QUANTUM_US if len(runnable) > 1 else 0)
+                cpu.at_boundary = reason != STOP_NONE
                 if reason == STOP_ERROR:
                     err = cpu.hook_error
                     exit1(p, W_SIGNALED(S.SIGKILL))
