@@ -396,3 +396,36 @@ def test_identities_and_thread_start_up_calls(k):
     assert struct.unpack("<Q", g.read(0, 8)) == (1,)
     assert g.regs("sched_getaffinity", 0, 4, g.buf)[0] == errno.EINVAL
     assert g.regs("sched_yield") == (0, 0)
+
+
+def test_symlink_chmod_chown_through_paths_and_descriptors(k):
+    g = guest(k)
+    assert g.regs("symlink", g.cstr("/t", 0), g.cstr("/ln", 100))[0] == 0
+    err, fd = g.regs("openat", AT_FDCWD, g.cstr("/t"), O_CREAT | O_WRONLY, 0o644)
+    assert g.regs("chmod", g.cstr("/ln"), 0o600)[0] == 0                  # follows the link
+    assert g.p.stat("/t").st_mode & 0o7777 == 0o600
+    assert g.regs("fchmod", fd, 0o640)[0] == 0 and g.p.stat("/t").st_mode & 0o777 == 0o640
+    assert g.regs("chown", g.cstr("/t"), 1000, 2**32 - 1)[0] == 0         # (gid_t)-1: unchanged
+    st = g.p.stat("/t")
+    assert (st.st_uid, st.st_gid) == (1000, 0)
+    assert g.regs("fchown", fd, 2**32 - 1, 7)[0] == 0 and g.p.stat("/t").st_gid == 7
+    assert g.regs("lchown", g.cstr("/ln"), 5, 5)[0] == 0
+    assert g.p.stat("/t").st_uid == 1000
+    assert g.regs("fchownat", fd, g.cstr(""), 9, 9, AT_EMPTY_PATH)[0] == 0
+    assert g.p.stat("/t").st_uid == 9
+    err, dfd = g.regs("openat", AT_FDCWD, g.cstr("/"), O_DIRECTORY, 0)
+    assert g.regs("symlinkat", g.cstr("t", 0), dfd, g.cstr("ln2", 100))[0] == 0
+    assert g.regs("fchmodat", dfd, g.cstr("ln2"), 0o400)[0] == 0
+    assert g.p.stat("/t").st_mode & 0o777 == 0o400
+    user = guest(k, uid=1000)
+    assert user.regs("chmod", user.cstr("/t"), 0o777)[0] == errno.EPERM
+
+
+def test_arch_prctl_keeps_the_tls_base_in_the_pcb(k):
+    g = guest(k)
+    assert g.regs("arch_prctl", 0x1002, 0x7000_0000_1000) == (0, 0)     # ARCH_SET_FS
+    assert g.td.td_pcb.pcb_fsbase == 0x7000_0000_1000
+    assert g.regs("arch_prctl", 0x1003, g.buf) == (0, 0)                 # ARCH_GET_FS
+    assert struct.unpack("<Q", g.read(0, 8)) == (0x7000_0000_1000,)
+    assert g.regs("arch_prctl", 0x1002, 2**63)[0] == errno.EPERM
+    assert g.regs("arch_prctl", 0x3001, 0)[0] == errno.EINVAL
