@@ -429,3 +429,17 @@ def test_arch_prctl_keeps_the_tls_base_in_the_pcb(k):
     assert struct.unpack("<Q", g.read(0, 8)) == (0x7000_0000_1000,)
     assert g.regs("arch_prctl", 0x1002, 2**63)[0] == errno.EPERM
     assert g.regs("arch_prctl", 0x3001, 0)[0] == errno.EINVAL
+
+
+def test_table_abi_dispatches_any_call_of_a_table_by_name(k):
+    from bsdvm.compat.linux.linux_abi import TableABI
+    p = k.spawn()
+    abi = TableABI(p, linux_sysent)
+    res = abi.mmap(0, 4096, 3, L.MAP_PRIVATE | L.MAP_ANONYMOUS, -1, 0)
+    assert res.ok and res.ret and abi.munmap(res.ret, 4096).ret == 0
+    assert abi.getpid().ret == p.pid
+    assert abi.close(99).errno == "EBADF"
+    with pytest.raises(AttributeError):
+        abi.minherit                                                      # not a Linux call
+    res = L.LinuxABI(p).mincore(p.maps()[0].start, 8192)
+    assert res.ok and set(res.bsd["vec"]) <= {0, 1} and len(res.bsd["vec"]) == 2

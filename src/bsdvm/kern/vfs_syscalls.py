@@ -308,9 +308,14 @@ def kern_getdirentries(td: Any, fd: int, uio: Uio, encode: DirentEncoder) -> int
             return errno.EBADF
         if fp.f_type != descrip.DTYPE_VNODE or vp is None or vp.v_type != _vfs.VDIR:
             return errno.ENOTDIR
-        err, entries = vp.v_mount.vfs.readdir(vp)
-        if err:
-            return err
+        entries = fp.f_dirents
+        if entries is None or fp.f_offset == 0:
+            # read the directory at its start (open, rewinddir) and keep the listing for the calls
+            # that continue from an offset, as reading a directory's blocks in turn would
+            err, entries = vp.v_mount.vfs.readdir(vp)
+            if err:
+                return err
+            fp.f_dirents = entries
         out = bytearray()
         i = fp.f_offset
         while i < len(entries):
