@@ -440,6 +440,6 @@ def test_table_abi_dispatches_any_call_of_a_table_by_name(k):
     assert abi.getpid().ret == p.pid
     assert abi.close(99).errno == "EBADF"
     with pytest.raises(AttributeError):
-        abi.minherit                                                      # not a Linux call
+        _ = abi.minherit                                                  # not a Linux call
     res = L.LinuxABI(p).mincore(p.maps()[0].start, 8192)
     assert res.ok and set(res.bsd["vec"]) <= {0, 1} and len(res.bsd["vec"]) == 2
