@@ -421,16 +421,6 @@ def test_symlink_chmod_chown_through_paths_and_descriptors(k):
     assert user.regs("chmod", user.cstr("/t"), 0o777)[0] == errno.EPERM
 
 
-def test_arch_prctl_keeps_the_tls_base_in_the_pcb(k):
-    g = guest(k)
-    assert g.regs("arch_prctl", 0x1002, 0x7000_0000_1000) == (0, 0)     # ARCH_SET_FS
-    assert g.td.td_pcb.pcb_fsbase == 0x7000_0000_1000
-    assert g.regs("arch_prctl", 0x1003, g.buf) == (0, 0)                 # ARCH_GET_FS
-    assert struct.unpack("<Q", g.read(0, 8)) == (0x7000_0000_1000,)
-    assert g.regs("arch_prctl", 0x1002, 2**63)[0] == errno.EPERM
-    assert g.regs("arch_prctl", 0x3001, 0)[0] == errno.EINVAL
-
-
 def test_table_abi_dispatches_any_call_of_a_table_by_name(k):
     from bsdvm.compat.linux.linux_abi import TableABI
     p = k.spawn()

@@ -10,7 +10,6 @@ What the model answers, and from where:
   (the model keeps no run-queue average);
 * clock_gettime/clock_getres/gettimeofday/time: the host's clocks (the model has no clock of its own);
   the CPU-time clocks are the host process's, which the whole model runs in;
-* arch_prctl: the FS/GS bases go to the thread's PCB (td.td_pcb), which the CPU runner loads;
 * getrandom: host entropy (os.urandom), at most 32 MiB - 1 bytes a call as Linux's urandom source;
 * getrlimit/setrlimit/prlimit64: Linux resource numbers and RLIM_INFINITY translated to FreeBSD's
   (linux_to_bsd_resource); Linux-only resources are EINVAL, as FreeBSD's layer says;
@@ -26,7 +25,6 @@ import errno
 import os
 import struct
 import time
-from types import SimpleNamespace
 from typing import Any
 
 from ...kern import kern_resource
@@ -342,43 +340,6 @@ def linux_sched_getaffinity(td: Any, uap: Any) -> int:
     return err or _retval(td, 8)
 
 
-ARCH_SET_GS = 0x1001
-ARCH_SET_FS = 0x1002
-ARCH_GET_FS = 0x1003
-ARCH_GET_GS = 0x1004
-
-
-def td_pcb(td: Any) -> Any:
-    """The thread's process control block: the user segment bases the return to user mode loads
-    (pcb_fsbase, pcb_gsbase), made on first use.  The CPU runner loads them into FS_BASE/GS_BASE
-    after every system call, as cpu_set_user_tls/the amd64 return path does."""
-    pcb = getattr(td, "td_pcb", None)
-    if pcb is None:
-        pcb = SimpleNamespace(pcb_fsbase=0, pcb_gsbase=0)
-        td.td_pcb = pcb
-    return pcb
-
-
-def linux_arch_prctl(td: Any, uap: Any) -> int:
-    """linux_arch_prctl: ARCH_SET_FS/ARCH_SET_GS set the TLS base in the PCB (an address above the
-    user address space is EPERM); ARCH_GET_FS/ARCH_GET_GS store it at addr; other codes EINVAL."""
-    pcb = td_pcb(td)
-    code, addr = uap.code, uap.addr
-    if code in (ARCH_SET_FS, ARCH_SET_GS):
-        if addr >= td.td_proc.p_vmspace.vm_map.max_offset:
-            return errno.EPERM
-        if code == ARCH_SET_FS:
-            pcb.pcb_fsbase = addr
-        else:
-            pcb.pcb_gsbase = addr
-        return _retval(td, 0)
-    if code in (ARCH_GET_FS, ARCH_GET_GS):
-        base = pcb.pcb_fsbase if code == ARCH_GET_FS else pcb.pcb_gsbase
-        err = out_uio(td, addr, 8).uiomove_out(struct.pack("<Q", base))
-        return err or _retval(td, 0)
-    return errno.EINVAL
-
-
 def linux_sched_yield(td: Any, uap: Any) -> int:
     """sched_yield(2): always succeeds; whether another process runs is the scheduler's call."""
     return _retval(td, 0)
@@ -409,8 +370,6 @@ SYSENTS: list[Sysent] = [
            linux_getresuid, _FAULT, doc="Real, effective and saved uid."),
     Sysent(120, "getresgid", (Arg("rgid", CADDR_T), Arg("egid", CADDR_T), Arg("sgid", CADDR_T)),
            linux_getresgid, _FAULT, doc="Real, effective and saved gid."),
-    Sysent(158, "arch_prctl", (Arg("code", INT), Arg("addr", CADDR_T)), linux_arch_prctl,
-           (errno.EINVAL, errno.EPERM, errno.EFAULT), doc="Set or get the FS/GS base (TLS)."),
     Sysent(160, "setrlimit", (Arg("resource", U_INT), Arg("rlim", CADDR_T)), linux_setrlimit,
            (errno.EINVAL, errno.EFAULT, errno.EPERM), doc="Set a resource limit."),
     Sysent(186, "gettid", (), linux_gettid, _NONE, doc="The thread id (the pid)."),
