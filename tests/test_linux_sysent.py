@@ -54,7 +54,7 @@ def test_numbers_are_the_linux_x86_64_syscall_numbers():
 
 def test_every_entry_is_documented_and_its_buffers_name_their_length():
     for e in linux_sysent:
-        assert e.doc and e.body.__doc__, e.name
+        assert e.doc, e.name
         names = {a.name for a in e.args}
         for a in e.args:
             if a.ctype.kind in (Kind.UIO_IN, Kind.UIO_OUT):
