@@ -82,7 +82,7 @@ class Pipe:
 
 
 class File:
-    __slots__ = ("f_type", "f_flag", "f_vnode", "f_data", "f_offset", "f_count", "f_closed")
+    __slots__ = ("f_type", "f_flag", "f_vnode", "f_data", "f_offset", "f_count", "f_closed", "f_dirents")
 
     def __init__(self, f_type: int, f_flag: int, f_vnode=None, f_data=None) -> None:
         self.f_type = f_type
@@ -92,6 +92,7 @@ class File:
         self.f_offset = 0
         self.f_count = 0
         self.f_closed = False
+        self.f_dirents = None           # a directory's entries as read at offset 0 (getdirentries)
 
     def __repr__(self) -> str:
         what = self.f_vnode.path if self.f_vnode is not None else type(self.f_data).__name__

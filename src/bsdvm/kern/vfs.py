@@ -1057,7 +1057,7 @@ class VFS:
         dotdot = vp.meta.fileid
         if model:
             error, up, _, _, _ = self._walk(None, "/" + "/".join(model[:-1]))
-            if not error:
+            if not error and up is not None:
                 dotdot = self._meta_for(up).fileid
         out: list[tuple[str, int, int]] = [(".", VDIR, vp.meta.fileid), ("..", VDIR, dotdot)]
         b = vp.base()
@@ -1067,9 +1067,17 @@ class VFS:
             if fs == "hostfs" and b.host_path is not None:
                 with os.scandir(b.host_path) as it:
                     for e in it:
-                        mode = e.stat(follow_symlinks=False).st_mode
+                        # the entry's d_type when the host file system gives one: no lstat per name
+                        if e.is_symlink():
+                            vt = VLNK
+                        elif e.is_dir(follow_symlinks=False):
+                            vt = VDIR
+                        elif e.is_file(follow_symlinks=False):
+                            vt = VREG
+                        else:
+                            vt = _IFTOVT.get(_st.S_IFMT(e.stat(follow_symlinks=False).st_mode), VBAD)
                         names[e.name] = len(out)
-                        out.append((e.name, _IFTOVT.get(_st.S_IFMT(mode), VBAD), e.inode()))
+                        out.append((e.name, vt, e.inode()))
             elif fs == "devfs":
                 for name in sorted(self.devices):
                     names[name] = len(out)

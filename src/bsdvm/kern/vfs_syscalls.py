@@ -308,9 +308,14 @@ def kern_getdirentries(td: Any, fd: int, uio: Uio, encode: DirentEncoder) -> int
             return errno.EBADF
         if fp.f_type != descrip.DTYPE_VNODE or vp is None or vp.v_type != _vfs.VDIR:
             return errno.ENOTDIR
-        err, entries = vp.v_mount.vfs.readdir(vp)
-        if err:
-            return err
+        entries = fp.f_dirents
+        if entries is None or fp.f_offset == 0:
+            # read the directory at its start (open, rewinddir) and keep the listing for the calls
+            # that continue from an offset, as reading a directory's blocks in turn would
+            err, entries = vp.v_mount.vfs.readdir(vp)
+            if err:
+                return err
+            fp.f_dirents = entries
         out = bytearray()
         i = fp.f_offset
         while i < len(entries):
@@ -381,3 +386,51 @@ def ftruncate(td: Any, uap: Any) -> int:
         return int(vp.v_mount.vfs.truncate(vp, uap.length))
     finally:
         fdp.fdrop(fp)
+
+
+# -- links and attributes --------------------------------------------------------------------------
+def kern_symlinkat(td: Any, target: bytes, dirfd: int, path: bytes) -> int:
+    """kern_symlinkat: make `path` a symbolic link to `target` (mode 0777 & ~umask)."""
+    err, full = lookup_at(td, dirfd, path)
+    if err:
+        return err
+    return int(_vfs_of(td).symlink(td.td_proc.p_ucred, target, full, td.td_proc.p_fd.fd_cmask))
+
+
+def _fd_path(td: Any, fd: int) -> tuple[int, str]:
+    """The model path of the vnode open at fd (for fchmod/fchown, which the VFS does by path)."""
+    fdp = td.td_proc.p_fd
+    err, fp = fdp.fget(fd)
+    if err:
+        return err, ""
+    try:
+        if fp.f_type != descrip.DTYPE_VNODE or fp.f_vnode is None:
+            return errno.EINVAL, ""
+        if fp.f_vnode.v_doomed:
+            return errno.EBADF, ""
+        return 0, fp.f_vnode.path
+    finally:
+        fdp.fdrop(fp)
+
+
+def kern_fchmodat(td: Any, dirfd: int, path: bytes | None, mode: int, flag: int) -> int:
+    """kern_fchmodat: set the permission bits of `path` (None: of the file open at dirfd)."""
+    if flag & ~AT_SYMLINK_NOFOLLOW:
+        return errno.EINVAL
+    err, full = _fd_path(td, dirfd) if path is None else lookup_at(td, dirfd, path)
+    if err:
+        return err
+    return int(_vfs_of(td).chmod(td.td_proc.p_ucred, full, mode & 0o7777,
+                                 follow=not flag & AT_SYMLINK_NOFOLLOW))
+
+
+def kern_fchownat(td: Any, dirfd: int, path: bytes | None, uid: int, gid: int, flag: int) -> int:
+    """kern_fchownat: change the owner and/or group of `path` (None: of the file open at dirfd);
+    -1 leaves one unchanged."""
+    if flag & ~AT_SYMLINK_NOFOLLOW:
+        return errno.EINVAL
+    err, full = _fd_path(td, dirfd) if path is None else lookup_at(td, dirfd, path)
+    if err:
+        return err
+    return int(_vfs_of(td).chown(td.td_proc.p_ucred, full, uid, gid,
+                                 follow=not flag & AT_SYMLINK_NOFOLLOW))

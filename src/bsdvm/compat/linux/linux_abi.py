@@ -42,11 +42,15 @@ class LinuxResult:
 
 class TableABI:
     """Calls of one system-call table on one modelled process, by name, with positional arguments in
-    the table's declaration order (missing trailing arguments are 0).
+    the table's declaration order (missing trailing arguments are 0), each returning a LinuxResult.
 
-    `call(name, *args)` is the whole dispatch: replay needs nothing else of a table.  Errno names in
-    the result are the personality's (`errno_names` maps the FreeBSD errno a body returned).
+    `call(name, *args)` is the whole dispatch, and `abi.<name>(*args)` is the same for every call
+    the table declares, so replay's handlers (`st.abi.munmap(addr, len)`) run unchanged over any
+    table: `TableABI(proc, freebsd_sysent)` serves kdump traces as `LinuxABI(proc)` serves strace
+    ones.  Errno names in results are FreeBSD's here and Linux's (linux_errtbl) in LinuxABI.
     """
+
+    linux_errnos = False
 
     def __init__(self, process: Any, table: SysentTable, read_implies_exec: bool | None = None):
         self.p = process
@@ -55,12 +59,20 @@ class TableABI:
             read_implies_exec = process.kernel.arch.name == "i386"
         self.read_implies_exec = read_implies_exec
 
+    def __getattr__(self, name: str) -> Any:
+        table = self.__dict__.get("table")
+        if table is None or name not in table.by_name:
+            raise AttributeError(name)
+        return lambda *args: self.call(name, *args)
+
     def errno_of(self, err: int) -> str:
         """The name the traced program would see for the FreeBSD errno `err`."""
-        return bsd_to_linux_errno(errno_name(err) or f"E#{err}")
+        name = errno_name(err)
+        return bsd_to_linux_errno(name) if self.linux_errnos else name
 
     def call(self, name: str, *args: Any, vec: Any = None) -> LinuxResult:
-        """Run the table's call `name` with `args`; `vec` is a host-side mincore vector."""
+        """Run the table's call `name` with `args`; `vec` (a host-side vm.mmap.ByteVector) stands for
+        a mincore vector's user address."""
         entry = self.table[name]
         res = LinuxResult()
         k = self.p.kernel
@@ -70,7 +82,9 @@ class TableABI:
         except OSError as e:
             res.errno = self.errno_of(e.errno or 0)
             return res
-        rec = LinuxCallRecord(read_implies_exec=self.read_implies_exec, vec=vec)
+        if vec is not None:
+            uap.vec = vec
+        rec = LinuxCallRecord(read_implies_exec=self.read_implies_exec)
         with k.giant:
             proc = self.p.proc
             if proc.p_vmspace is None:
@@ -96,11 +110,29 @@ class TableABI:
             res.ret = ret
         return res
 
+    def mincore(self, addr: int, length: int) -> LinuxResult:
+        """The vector comes back in `bsd["vec"]`, one byte per page (Linux: residency in bit 0)."""
+        try:
+            n = (int(length) + PAGE_SIZE - 1) // PAGE_SIZE
+            mapped = self.p.vmspace_info()["size"]
+        except (OSError, TypeError, ValueError):
+            n = mapped = 0
+        # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM before
+        # a byte is written, so do not allocate it.
+        hv = ByteVector(max(0, min(n, atop(mapped) + 1)))
+        res = self.call("mincore", addr, length, 0, vec=hv)
+        if res.ok:
+            res.bsd = dict(res.bsd or {"call": "mincore", "args": (addr, length)},
+                           vec=bytes(hv.buf[:n]))
+        return res
+
 
 class LinuxABI(TableABI):
     """Linux memory calls on one modelled process (a bsdvm Process), dispatched through the Linux
     x86-64 table as FreeBSD's Linux layer makes them.  `read_implies_exec` is the Linux/i386 rule of
     the 7.x linux.ko (default: on for the i386 profile)."""
+
+    linux_errnos = True
 
     def __init__(self, process: Any, read_implies_exec: bool | None = None):
         super().__init__(process, linux_sysent, read_implies_exec)
@@ -119,21 +151,6 @@ class LinuxABI(TableABI):
 
     def madvise(self, addr: int, length: int, advice: int) -> LinuxResult:
         return self.call("madvise", addr, length, advice)
-
-    def mincore(self, addr: int, length: int) -> LinuxResult:
-        """The vector comes back in `bsd["vec"]`, one byte per page, residency in bit 0."""
-        try:
-            n = (int(length) + PAGE_SIZE - 1) // PAGE_SIZE
-            mapped = self.p.vmspace_info()["size"]
-        except (OSError, TypeError, ValueError):
-            n = mapped = 0
-        # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM before
-        # a byte is written, so do not allocate it.
-        hv = ByteVector(max(0, min(n, atop(mapped) + 1)))
-        res = self.call("mincore", addr, length, 0, vec=hv)
-        if res.ok:
-            res.bsd = dict(res.bsd or {}, vec=bytes(hv.buf[:n]))
-        return res
 
     def mlock(self, addr: int, length: int) -> LinuxResult:
         return self.call("mlock", addr, length)

@@ -25,8 +25,7 @@ class LinuxCallRecord:
     `notes`: one string per Linux bit or request the layer could not honour, ignored or emulated;
     `why`: set when the layer itself (not the FreeBSD kernel below it) produced the error;
     `bsd_call`/`bsd_args`: the last native FreeBSD call made, with its (C-converted) arguments;
-    `read_implies_exec`: the Linux/i386 rule of 7.x linux.ko, None for the arch default;
-    `vec`: a Python caller's mincore vector (a vm.mmap.ByteVector) instead of a user address.
+    `read_implies_exec`: the Linux/i386 rule of 7.x linux.ko, None for the arch default.
     """
 
     notes: list[str] = field(default_factory=list)
@@ -34,7 +33,6 @@ class LinuxCallRecord:
     bsd_call: str | None = None
     bsd_args: tuple[Any, ...] = ()
     read_implies_exec: bool | None = None
-    vec: Any = None
 
 
 @dataclass

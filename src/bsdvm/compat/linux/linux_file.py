@@ -21,8 +21,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from ...kern import descrip, sys_generic, sys_pipe, vfs_syscalls
-from ...kern.sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, INT, MODE_T, OFF_T, PATH, SIZE_T, U_INT,
-                            U_LONG, Arg, Sysent, Uio, UioRw)
+from ...kern.sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, GID_T, INT, MODE_T, OFF_T, PATH,
+                            SIZE_T, U_INT, U_LONG, UID_T, Arg, Sysent, Uio, UioRw)
 from ...kern.vfs import VTYPE_NAMES
 
 # Linux open(2) flags (x86-64), AT_* flags, fcntl commands, ioctl commands
@@ -318,6 +318,63 @@ def linux_ftruncate(td: Any, uap: Any) -> int:
     return vfs_syscalls.ftruncate(td, SimpleNamespace(fd=uap.fd, length=uap.length))
 
 
+def linux_symlinkat(td: Any, uap: Any) -> int:
+    """linux_symlinkat: make path (relative to dfd) a symbolic link to target."""
+    return vfs_syscalls.kern_symlinkat(td, uap.target, uap.dfd, uap.path)
+
+
+def linux_symlink(td: Any, uap: Any) -> int:
+    """linux_symlink: symlinkat from the current directory."""
+    return vfs_syscalls.kern_symlinkat(td, uap.target, vfs_syscalls.AT_FDCWD, uap.path)
+
+
+def linux_fchmodat(td: Any, uap: Any) -> int:
+    """linux_fchmodat: chmod relative to dfd (the syscall has no flags: symlinks are followed)."""
+    return vfs_syscalls.kern_fchmodat(td, uap.dfd, uap.path, uap.mode, 0)
+
+
+def linux_chmod(td: Any, uap: Any) -> int:
+    """linux_chmod: fchmodat from the current directory."""
+    return vfs_syscalls.kern_fchmodat(td, vfs_syscalls.AT_FDCWD, uap.path, uap.mode, 0)
+
+
+def linux_fchmod(td: Any, uap: Any) -> int:
+    """linux_fchmod: chmod of an open file."""
+    return vfs_syscalls.kern_fchmodat(td, uap.fd, None, uap.mode, 0)
+
+
+def _id(v: int) -> int:
+    """A uid_t/gid_t argument: (uid_t)-1 means "unchanged", as -1."""
+    return -1 if v == 0xFFFFFFFF else v
+
+
+def linux_fchownat(td: Any, uap: Any) -> int:
+    """linux_fchownat: chown relative to dfd; AT_SYMLINK_NOFOLLOW changes the link itself,
+    AT_EMPTY_PATH with an empty path the file open at dfd; other flags EINVAL."""
+    if uap.flag & ~(L_AT_SYMLINK_NOFOLLOW | L_AT_EMPTY_PATH):
+        return errno.EINVAL
+    path = None if not uap.path and uap.flag & L_AT_EMPTY_PATH else uap.path
+    bsd = vfs_syscalls.AT_SYMLINK_NOFOLLOW if uap.flag & L_AT_SYMLINK_NOFOLLOW else 0
+    return vfs_syscalls.kern_fchownat(td, uap.dfd, path, _id(uap.user), _id(uap.group), bsd)
+
+
+def linux_chown(td: Any, uap: Any) -> int:
+    """linux_chown: symlinks followed."""
+    return vfs_syscalls.kern_fchownat(td, vfs_syscalls.AT_FDCWD, uap.path, _id(uap.user),
+                                      _id(uap.group), 0)
+
+
+def linux_lchown(td: Any, uap: Any) -> int:
+    """linux_lchown: the last symlink itself."""
+    return vfs_syscalls.kern_fchownat(td, vfs_syscalls.AT_FDCWD, uap.path, _id(uap.user),
+                                      _id(uap.group), vfs_syscalls.AT_SYMLINK_NOFOLLOW)
+
+
+def linux_fchown(td: Any, uap: Any) -> int:
+    """linux_fchown: chown of an open file."""
+    return vfs_syscalls.kern_fchownat(td, uap.fd, None, _id(uap.user), _id(uap.group), 0)
+
+
 # -- descriptors -----------------------------------------------------------------------------------
 def linux_dup(td: Any, uap: Any) -> int:
     """dup(2): the native call."""
@@ -501,6 +558,18 @@ SYSENTS: list[Sysent] = [
     Sysent(89, "readlink", (Arg("path", PATH), Arg("buf", BUF_OUT, "bufsiz"),
                             Arg("bufsiz", INT)), linux_readlink, _PATH_ERR + (errno.EINVAL,),
            doc="A symbolic link's target (not NUL-terminated)."),
+    Sysent(88, "symlink", (Arg("target", PATH), Arg("path", PATH)), linux_symlink,
+           _PATH_ERR + (errno.EEXIST, errno.EROFS), doc="Make a symbolic link."),
+    Sysent(90, "chmod", (Arg("path", PATH), Arg("mode", MODE_T)), linux_chmod,
+           _PATH_ERR + (errno.EPERM, errno.EROFS), doc="Change a file's mode."),
+    Sysent(91, "fchmod", (_FD, Arg("mode", MODE_T)), linux_fchmod,
+           (errno.EBADF, errno.EPERM, errno.EROFS, errno.EINVAL), doc="chmod of an open file."),
+    Sysent(92, "chown", (Arg("path", PATH), Arg("user", UID_T), Arg("group", GID_T)),
+           linux_chown, _PATH_ERR + (errno.EPERM, errno.EROFS), doc="Change owner and group."),
+    Sysent(93, "fchown", (_FD, Arg("user", UID_T), Arg("group", GID_T)), linux_fchown,
+           (errno.EBADF, errno.EPERM, errno.EROFS, errno.EINVAL), doc="chown of an open file."),
+    Sysent(94, "lchown", (Arg("path", PATH), Arg("user", UID_T), Arg("group", GID_T)),
+           linux_lchown, _PATH_ERR + (errno.EPERM, errno.EROFS), doc="chown of a link itself."),
     Sysent(95, "umask", (Arg("mask", INT),), linux_umask, (), doc="Set the file mode mask."),
     Sysent(217, "getdents64", (_FD, Arg("dirent", BUF_OUT, "count"), Arg("count", U_INT)),
            linux_getdents64, (errno.EBADF, errno.ENOTDIR, errno.EINVAL, errno.EFAULT),
@@ -511,12 +580,20 @@ SYSENTS: list[Sysent] = [
            doc="Open a file relative to a directory descriptor."),
     Sysent(258, "mkdirat", (_DFD, Arg("path", PATH), Arg("mode", MODE_T)), linux_mkdirat,
            _PATH_ERR + (errno.EEXIST, errno.EROFS, errno.EBADF), doc="mkdir relative to dfd."),
+    Sysent(260, "fchownat", (_DFD, Arg("path", PATH), Arg("user", UID_T), Arg("group", GID_T),
+                             Arg("flag", INT)), linux_fchownat,
+           _PATH_ERR + (errno.EPERM, errno.EROFS, errno.EINVAL, errno.EBADF),
+           doc="chown relative to dfd."),
     Sysent(263, "unlinkat", (_DFD, Arg("path", PATH), Arg("flag", INT)), linux_unlinkat,
            _PATH_ERR + (errno.EPERM, errno.EROFS, errno.EINVAL, errno.ENOTEMPTY, errno.EBADF),
            doc="unlink or (AT_REMOVEDIR) rmdir relative to dfd."),
+    Sysent(266, "symlinkat", (Arg("target", PATH), _DFD, Arg("path", PATH)), linux_symlinkat,
+           _PATH_ERR + (errno.EEXIST, errno.EROFS, errno.EBADF), doc="symlink relative to dfd."),
     Sysent(267, "readlinkat", (_DFD, Arg("path", PATH), Arg("buf", BUF_OUT, "bufsiz"),
                                Arg("bufsiz", INT)), linux_readlinkat,
            _PATH_ERR + (errno.EINVAL, errno.EBADF), doc="readlink relative to dfd."),
+    Sysent(268, "fchmodat", (_DFD, Arg("path", PATH), Arg("mode", MODE_T)), linux_fchmodat,
+           _PATH_ERR + (errno.EPERM, errno.EROFS, errno.EBADF), doc="chmod relative to dfd."),
     Sysent(269, "faccessat", (_DFD, Arg("path", PATH), Arg("mode", INT)), linux_faccessat,
            _PATH_ERR + (errno.EINVAL, errno.EROFS, errno.EBADF), doc="access relative to dfd."),
     Sysent(292, "dup3", (Arg("oldfd", FD), Arg("newfd", FD), Arg("flags", INT)), linux_dup3,

@@ -210,8 +210,7 @@ def linux_madvise(td: Any, uap: Any) -> int:
 def linux_mincore(td: Any, uap: Any) -> int:
     """mincore(2) through the native call; Linux reports residency in bit 0 only, so the vector's
     other FreeBSD bits (referenced, modified) are cleared afterwards."""
-    rec = emul_record(td)
-    vec = rec.vec if rec is not None and rec.vec is not None else uap.vec
+    vec = uap.vec           # a user address, or a Python caller's ByteVector
     err = native_call(td, "mincore", sys_mmap.mincore,
                       SimpleNamespace(addr=uap.addr, len=uap.len, vec=vec), uap.addr, uap.len)
     if err:
