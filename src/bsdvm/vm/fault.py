@@ -439,9 +439,9 @@ def copyin(m, addr: int, n: int) -> bytes:
             run_hi = lo + chunk
         pos += chunk
     if run_hi > run_lo:
+        if not parts:                           # one run: slice the buffer itself, one copy
+            return phys.memory[run_lo:run_hi]
         parts.append(mem[run_lo:run_hi])
-    if len(parts) == 1 and isinstance(parts[0], memoryview):
-        return parts[0].tobytes()
     return b"".join(parts)
 
 
