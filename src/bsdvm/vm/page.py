@@ -68,7 +68,7 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv = {}                # (pmap, vpn) -> None: every translation of this page
+        self.pv: dict = {}          # (pmap, vpn) -> None: every translation of this page
         self.swapblk = None
 
     @property
@@ -106,8 +106,8 @@ class PhysMem:
         self._next_frame = kernel_wired         # frames from here on were never handed out
         self._host_address: int | None = None
         self.user_wire_count = 0                # managed pages with wire_count > 0
-        self.active = {}                        # page -> None, in LRU order
-        self.inactive = {}
+        self.active: dict[VmPage, None] = {}    # page -> None, in LRU order
+        self.inactive: dict[VmPage, None] = {}
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
         self.pagedaemon = None                  # set by the kernel: called when memory runs short
