@@ -534,11 +534,11 @@ def vm_map_delete(m: VmMap, start: int, end: int) -> int:
         vm_map_clip_start(m, e, start)
     else:
         e = e.next
-    from .fault import vm_fault_unwire
     while e is not m.header and e.start < end:
         vm_map_clip_end(m, e, end)
         nxt = e.next
         if e.wired_count != 0:
+            from .fault import vm_fault_unwire      # vm.fault imports this module
             vm_fault_unwire(m, e.start, e.end, e.object is not None and e.object.type == OBJT_DEVICE)
             e.wired_count = 0
             e.eflags &= ~MAP_ENTRY_USER_WIRED
