@@ -168,13 +168,7 @@ class FreeBSDSysvec(Sysvec):
 
     @cached_property
     def table(self) -> SysentTable:       # type: ignore[override]
-        try:
-            from ..kern.init_sysent import freebsd_sysent      # type: ignore[attr-defined]
-            base = freebsd_sysent
-        except ImportError:
-            base = SysentTable("freebsd")
-        from ..kern import kern_proc_calls
-        return kern_proc_calls.with_native_process_calls(base)
+        return native_table()
 
     @cached_property
     def _errnum(self) -> Any:
@@ -206,6 +200,42 @@ class FreeBSDSysvec(Sysvec):
     def sendsig(self, proc: Any, info: Any, action: Any, oldmask: int) -> bool:
         # the native sigaction is not served, so no native handler can be installed
         return False
+
+
+def native_table() -> SysentTable:
+    """The native FreeBSD 7 table: kern/init_sysent.py's freebsd_sysent when present, with the
+    process calls of kern_exit/kern_fork/kern_exec/kern_sig added where it lacks them.  Without
+    init_sysent, a table of those process calls plus the native read/write/close and memory
+    bodies the model has (enough for freestanding FreeBSD programs)."""
+    from ..kern import kern_exec, kern_exit, kern_fork, kern_sig
+    from ..kern.sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, INT, OFF_T, SIZE_T, Arg, Sysent)
+    procs = (kern_exit.native_sysents() + kern_fork.native_sysents()
+             + kern_exec.native_sysents() + kern_sig.native_sysents())
+    try:
+        from ..kern.init_sysent import freebsd_sysent      # type: ignore[import-not-found]
+        table = SysentTable("freebsd7", list(freebsd_sysent))
+    except ImportError:
+        from ..kern import descrip, sys_generic
+        from ..vm import mmap as vm_mmap
+        from ..vm import unix as vm_unix
+        table = SysentTable("freebsd7", [
+            Sysent(3, "read", (Arg("fd", FD), Arg("buf", BUF_OUT, "nbyte"),
+                               Arg("nbyte", SIZE_T)), sys_generic.read),
+            Sysent(4, "write", (Arg("fd", FD), Arg("buf", BUF_IN, "nbyte"),
+                                Arg("nbyte", SIZE_T)), sys_generic.write),
+            Sysent(6, "close", (Arg("fd", FD),), descrip.close),
+            Sysent(17, "break", (Arg("nsize", CADDR_T),), vm_unix.obreak),
+            Sysent(73, "munmap", (Arg("addr", CADDR_T), Arg("len", SIZE_T)), vm_mmap.munmap),
+            Sysent(74, "mprotect", (Arg("addr", CADDR_T), Arg("len", SIZE_T), Arg("prot", INT)),
+                   vm_mmap.mprotect),
+            Sysent(477, "mmap", (Arg("addr", CADDR_T), Arg("len", SIZE_T), Arg("prot", INT),
+                                 Arg("flags", INT), Arg("fd", FD), Arg("pos", OFF_T)),
+                   vm_mmap.mmap),
+        ])
+    for e in procs:
+        if e.number not in table.by_number and e.name not in table.by_name:
+            table.register(e)
+    return table
 
 
 LINUX = LinuxSysvec()

@@ -242,3 +242,11 @@ def execve_body(td: Any, uap: Any) -> int:
     if err:
         return err
     return EJUSTRETURN
+
+
+def native_sysents() -> list[Any]:
+    """The native FreeBSD 7 declaration of execve (59)."""
+    from .sysent import CADDR_T, PATH, Arg, Sysent
+    return [Sysent(59, "execve", (Arg("path", PATH), Arg("argv", CADDR_T), Arg("envp", CADDR_T)),
+                   execve_body, (errno.ENOENT, errno.EACCES, errno.ENOEXEC, errno.E2BIG,
+                                 errno.EFAULT), doc="execve: a new image")]

@@ -100,3 +100,45 @@ def kern_wait(proc: Any, pid: int, options: int) -> tuple[int, int, int]:
     if options & WNOHANG:
         return 0, 0, 0
     return ERESTART, 0, 0
+
+
+def sys_exit(td: Any, uap: Any) -> int:
+    """exit(2) (1): the process ends with uap.rval as its exit status."""
+    exit1(td.td_proc, W_EXITED(uap.rval))
+    return EJUSTRETURN
+
+
+def sys_wait4(td: Any, uap: Any) -> int:
+    """wait4(2) (7): reap a child; the status word and a zero rusage are copied out."""
+    import errno
+    import struct
+
+    from ..vm.fault import UserFault, copyout
+    if uap.options & ~(WNOHANG | 2 | 8):
+        return errno.EINVAL
+    err, pid, status = kern_wait(td.td_proc, uap.pid, uap.options)
+    if err:
+        return err
+    m = td.td_proc.p_vmspace.vm_map
+    try:
+        if pid and uap.status:
+            copyout(m, uap.status, struct.pack("<i", status))
+        if pid and uap.rusage:
+            copyout(m, uap.rusage, bytes(144))
+    except UserFault:
+        return errno.EFAULT
+    td.td_retval[0] = pid
+    return 0
+
+
+def native_sysents() -> list[Any]:
+    """The native FreeBSD 7 declarations of this file's calls."""
+    import errno
+
+    from .sysent import CADDR_T, INT, Arg, Sysent
+    return [
+        Sysent(1, "exit", (Arg("rval", INT),), sys_exit, (), doc="exit: end the process"),
+        Sysent(7, "wait4", (Arg("pid", INT), Arg("status", CADDR_T), Arg("options", INT),
+                            Arg("rusage", CADDR_T)), sys_wait4,
+               (errno.ECHILD, errno.EINVAL, errno.EFAULT), doc="wait4: reap a child"),
+    ]

@@ -42,3 +42,22 @@ def fork1(td: Any, stack: int = 0) -> tuple[int, Any]:
     child.p_cpu = cpu
     kernel.need_resched = True
     return 0, child
+
+
+def sys_fork(td: Any, uap: Any) -> int:
+    """fork(2) (2) and vfork(2) (66, served as fork): the child's pid in the parent (rdx 0); the
+    child sees 0 with rdx 1 (the personality's fork_child_return)."""
+    err, child = fork1(td)
+    if err:
+        return err
+    td.td_retval[0] = child.p_pid
+    td.td_retval[1] = 0
+    return 0
+
+
+def native_sysents() -> list[Any]:
+    """The native FreeBSD 7 declarations of this file's calls."""
+    from .sysent import Sysent
+    return [Sysent(2, "fork", (), sys_fork, (errno.EAGAIN, errno.ENOMEM), doc="fork"),
+            Sysent(66, "vfork", (), sys_fork, (errno.EAGAIN, errno.ENOMEM),
+                   doc="vfork, served as fork")]

@@ -172,3 +172,49 @@ def postsig(proc: Any) -> None:
         st.mask &= ~CANTMASK
         if a.flags & SA_RESETHAND:
             st.actions.pop(signo, None)
+
+
+# FreeBSD signal numbers that differ from the (Linux) numbering used inside
+FREEBSD_TO_LINUX_SIGNAL = {10: S.SIGBUS, 12: S.SIGSYS, 16: S.SIGURG, 17: S.SIGSTOP,
+                           18: S.SIGTSTP, 19: S.SIGCONT, 20: S.SIGCHLD, 21: S.SIGTTIN,
+                           22: S.SIGTTOU, 23: S.SIGIO, 24: S.SIGXCPU, 25: S.SIGXFSZ,
+                           26: S.SIGVTALRM, 27: S.SIGPROF, 28: S.SIGWINCH, 30: S.SIGUSR1,
+                           31: S.SIGUSR2}
+
+
+def sys_kill(td: Any, uap: Any) -> int:
+    """kill(2) (37) of the native personality: FreeBSD signal numbers (29, SIGINFO, has no
+    counterpart inside and is EINVAL)."""
+    import errno
+
+    from ..compat.linux.linux_proc import kill_common
+    signo = uap.signum
+    if signo == 29 or not 0 <= signo <= 32:
+        return errno.EINVAL
+    return kill_common(td, uap.pid, FREEBSD_TO_LINUX_SIGNAL.get(signo, signo), 0)
+
+
+def sys_getpid(td: Any, uap: Any) -> int:
+    """getpid(2) (20): the pid, and the parent's in rdx as FreeBSD returns it."""
+    p = td.td_proc
+    td.td_retval[0] = p.p_pid
+    td.td_retval[1] = p.p_pptr.p_pid if p.p_pptr is not None else 1
+    return 0
+
+
+def sys_getppid(td: Any, uap: Any) -> int:
+    """getppid(2) (39)."""
+    p = td.td_proc
+    td.td_retval[0] = p.p_pptr.p_pid if p.p_pptr is not None else 1
+    return 0
+
+
+def native_sysents() -> list[Any]:
+    """The native FreeBSD 7 declarations of kill, getpid and getppid."""
+    import errno
+
+    from .sysent import INT, Arg, Sysent
+    return [Sysent(37, "kill", (Arg("pid", INT), Arg("signum", INT)), sys_kill,
+                   (errno.EINVAL, errno.EPERM, errno.ESRCH), doc="kill"),
+            Sysent(20, "getpid", (), sys_getpid, (), doc="getpid"),
+            Sysent(39, "getppid", (), sys_getppid, (), doc="getppid")]
