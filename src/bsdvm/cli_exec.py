@@ -169,6 +169,7 @@ def exec_cmd(uid: int | None, gid: int | None, rw_dirs: tuple[str, ...], physmem
     gid = os.getgid() if gid is None else gid
     t0 = time.perf_counter()
     k = host_kernel(physmem, swap, rw_dirs)
+    k.exec_keep_maps = report_path is not None
     try:
         p = k.spawn(uid=uid, gid=gid)
         fdt = p.proc.p_fd

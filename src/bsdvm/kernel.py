@@ -107,6 +107,7 @@ class Kernel:
         self.exec_frames: dict[int, set] = {}
         self.exec_cpu_time = 0.0
         self.exec_tlb_fills = 0
+        self.exec_keep_maps = False     # keep each exiting program's maps (bsdvm exec --report)
         self.need_resched = False
         self.exec_stats = None
         self._closed = False

@@ -58,6 +58,12 @@ def exit1(proc: Any, wstatus: int) -> None:
         cpu.close()
         proc.p_cpu = None
     proc.p_xstat = wstatus
+    if kernel.exec_keep_maps:
+        # --report: the address space as it was at exit, before it is torn down
+        from ..process import Process
+        view = Process(kernel, proc)
+        proc.p_final_maps = view.maps()
+        proc.p_final_procstat = view.procstat()
     proc_exit(proc)
     kernel.procs.pop(proc.p_pid, None)
     kernel.exit_status[proc.p_pid] = wstatus
