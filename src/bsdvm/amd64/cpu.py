@@ -77,11 +77,12 @@ class Cpu:
         self.kernel = kernel
         self.proc = proc
         phys = kernel.phys
-        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        # the instance is the x86 subclass (UcIntel): typed loosely, as the binding's stubs are
+        uc: Any = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(phys.phys_base, phys.size, UC_PROT_ALL, phys.host_address)
-        self.uc = uc
+        self.uc: Any = uc
         self.fills = 0
         self.faults = 0
         self._grow_at = FIRST_GROW_FILLS

@@ -211,9 +211,10 @@ def native_table() -> SysentTable:
     from ..kern.sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, INT, OFF_T, SIZE_T, Arg, Sysent)
     procs = (kern_exit.native_sysents() + kern_fork.native_sysents()
              + kern_exec.native_sysents() + kern_sig.native_sysents())
+    import importlib
     try:
-        from ..kern.init_sysent import freebsd_sysent      # type: ignore[import-not-found]
-        table = SysentTable("freebsd7", list(freebsd_sysent))
+        init_sysent = importlib.import_module("bsdvm.kern.init_sysent")
+        table = SysentTable("freebsd7", list(init_sysent.freebsd_sysent))
     except ImportError:
         from ..kern import descrip, sys_generic
         from ..vm import mmap as vm_mmap

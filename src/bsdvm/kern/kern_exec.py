@@ -173,9 +173,9 @@ def _activate(p: Any, ef: elf.ElfFile, interp_ef: elf.ElfFile | None, execfn: by
         p.p_cpu = None
     old = p.p_vmspace
     vms = new_vmspace(kernel)
-    vms.proc = p
+    vms.proc = p                    # type: ignore[attr-defined]
     p.p_vmspace = vms
-    old.proc = None
+    old.proc = None                 # type: ignore[attr-defined]
     vmspace_free(old)
     m = vms.vm_map
     td = p.td

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import errno
 import os
+from typing import Any
 
 from ..resource import (RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_NOFILE,
                         RLIMIT_STACK, RLIMIT_VMEM)
@@ -45,13 +46,13 @@ class Proc:
         self.p_fd = fd
         self.p_flag = 0
         self.p_osrel = osrel
-        self.p_pptr = None
+        self.p_pptr: Proc | None = None
         self.td = Thread(self)
         vmspace.proc = self
         # running programs (kern_exec, kern_sig, kern_exit): the CPU, the personality, signals
         from .kern_sig import SigState
-        self.p_cpu = None               # amd64.cpu.Cpu once the process runs a program
-        self.p_sysvec = None            # amd64.sysvec personality of the program
+        self.p_cpu: Any = None          # amd64.cpu.Cpu once the process runs a program
+        self.p_sysvec: Any = None       # amd64.sysvec personality of the program
         self.p_sig = SigState()
         self.p_sigframes: list = []     # (ucontext address, saved SSE state) per handler frame
         self.p_sleeping = False         # waiting in a call that is run again when rescheduled
@@ -59,7 +60,9 @@ class Proc:
         self.p_xstat = 0                # wait status once exited
         self.p_cleartid = 0             # CLONE_CHILD_CLEARTID address
         self.p_comm = b""
-        self.p_killinfo = None          # the siginfo of the signal that killed it
+        self.p_killinfo: Any = None     # the siginfo of the signal that killed it
+        self.p_final_maps: list = []    # its map entries at exit (kept for bsdvm exec --report)
+        self.p_final_procstat = ""
 
     def lim_cur(self, which: int) -> int:
         return self.p_limit[which][0]
