@@ -47,3 +47,11 @@ def test_exhausting_memory_and_swap_ends_in_the_oom_kill():
     r = run_guest([build("touch"), "64"], physmem="16M", swap="16M")
     assert r.signal == 9
     assert r.kernel.pagedaemon.oom_kills
+
+
+def test_translated_code_is_dropped_when_its_frame_is_reused(tmp_path):
+    code = tmp_path / "two.bin"
+    code.write_bytes(bytes([0xB8, 0x02, 0, 0, 0, 0xC3]).ljust(4096, b"\x90"))
+    r = run_guest([build("recycle_code"), str(code)])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == b"first=1 second=2\n"
