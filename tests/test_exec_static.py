@@ -75,3 +75,31 @@ def test_exec_of_a_missing_file_is_enoent_and_leaves_the_kernel_clean(tmp_path):
 
 
 assert executil
+
+
+def test_processes_can_be_inspected_during_and_after_the_run():
+    from bsdvm import Kernel
+    from bsdvm.kern.host_stdio import attach_stdio
+    prog = build("fork_mem")
+    k = Kernel(physmem="64M", swap="64M", host_root=True)
+    k.exec_keep_maps = True
+    seen = []
+    with open(os.devnull, "wb") as null:
+        p = k.spawn(uid=os.getuid())
+        attach_stdio(p.proc, (null.fileno(), null.fileno(), null.fileno()))
+        p.execve(prog, [prog])
+
+        calls = []
+
+        def look(kernel):
+            calls.append(1)
+            for q in kernel.processes():
+                seen.append((q.pid, len(q.maps()), q.procstat().count("\n")))
+            return len(calls) == 1          # pause once, after the first slice
+        assert k.run(on_slice=look) is None
+        assert p.alive and p.maps()
+        status = k.run(on_slice=look)
+    k.close()
+    assert status == 0 and p.exit_status == 0
+    assert seen and all(n > 3 for _, n, _ in seen)
+    assert any(e.path == prog for e in p.maps_at_exit())

@@ -107,6 +107,7 @@ class Kernel:
         self.exec_frames: dict[int, set] = {}
         self.exec_cpu_time = 0.0
         self.exec_tlb_fills = 0
+        self.exec_first_pid: int | None = None
         self.exec_keep_maps = False     # keep each exiting program's maps (bsdvm exec --report)
         self.need_resched = False
         self.exec_stats = None
@@ -235,12 +236,14 @@ class Kernel:
         if self.exec_stats is not None:
             self.exec_stats.note_syscall(name, err)
 
-    def run(self) -> int:
+    def run(self, on_slice=None) -> int | None:
         """Run every process that executes a program until all have exited (kern/sched_run.py).
         Returns the wait status of the first program run (see `kern_exit.status_exit_code`).
-        Needs the `unicorn` module."""
+        `on_slice(kernel)`, if given, is called after every time slice with the processes
+        inspectable (`processes()`, `maps()`, `procstat()`...); when it returns True the run
+        pauses and returns None (call run() again to go on).  Needs the `unicorn` module."""
         from .kern.sched_run import run
-        return run(self)
+        return run(self, on_slice)
 
     def processes(self):
         from .process import Process

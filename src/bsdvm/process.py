@@ -331,6 +331,11 @@ class Process:
             if err:
                 _raise(err, "execve")
 
+    def maps_at_exit(self) -> list[MapEntry]:
+        """The map entries the process had when it exited (kept when `kernel.exec_keep_maps` was
+        set before it exited; empty otherwise)."""
+        return list(getattr(self.proc, "p_final_maps", []))
+
     @property
     def exit_status(self) -> int | None:
         """The wait status once the process has exited (None while it lives)."""

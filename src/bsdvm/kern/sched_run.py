@@ -38,8 +38,9 @@ def _kills(p: Any) -> bool:
     return bool(signo) and p.p_sig.action(signo).handler == SIG_DFL
 
 
-def run(kernel: Any) -> int:
-    """Kernel.run(): run until no process has a CPU; the first program's wait status."""
+def run(kernel: Any, on_slice: Any = None) -> int | None:
+    """Kernel.run(): run until no process has a CPU; the first program's wait status (None when
+    on_slice asked for a pause)."""
     from unicorn import x86_const as X
 
     from ..amd64.cpu import STOP_ERROR, STOP_FAULT, STOP_NONE, STOP_TRAP
@@ -49,14 +50,14 @@ def run(kernel: Any) -> int:
     stats = kernel.exec_stats
     if not hasattr(kernel, "exec_deadlocks"):
         kernel.exec_deadlocks = []
-    first = None
+    first = kernel.exec_first_pid
     with kernel.giant:
         while True:
             runnable = [p for p in kernel.procs.values() if p.p_cpu is not None]
             if not runnable:
                 break
             if first is None:
-                first = runnable[0].p_pid
+                first = kernel.exec_first_pid = runnable[0].p_pid
             progressed = False
             for p in runnable:
                 cpu = p.p_cpu
@@ -90,6 +91,8 @@ def run(kernel: Any) -> int:
                 if reason == STOP_NONE or not p.p_sleeping \
                         or before != stats.faults + sum(stats.calls.values()):
                     progressed = True
+                if on_slice is not None and on_slice(kernel):
+                    return None
             if not progressed:
                 sleepers = [p for p in kernel.procs.values() if p.p_cpu is not None]
                 kernel.exec_deadlocks.append([p.p_pid for p in sleepers])
