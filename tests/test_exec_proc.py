@@ -45,3 +45,11 @@ def test_a_reader_blocked_on_an_empty_pipe_yields_to_the_writer():
     r = run_guest([sh, "-c", script])
     assert r.stdout == b"".join(b"line%d\n" % i for i in range(1, 6))
     assert r.exit_code == 0
+
+
+def test_process_groups_and_sessions_follow_kern_prot():
+    prog = build("pgrp")
+    r = run_guest([prog])
+    n = run_native([prog])
+    assert r.stdout == n.stdout == (b"child ok=1 parent got=0\n"
+                                    b"setsid ok=1\n")

@@ -90,12 +90,19 @@ WNOHANG = 1
 def kern_wait(proc: Any, pid: int, options: int) -> tuple[int, int, int]:
     """wait4's search: (0, pid, status) for a reaped child, (0, 0, 0) under WNOHANG when none is
     ready, (ECHILD, 0, 0) when no child matches, (ERESTART, 0, 0) when the caller must sleep.
-    pid -1 (or 0 / < -1: no process groups are modelled) means any child."""
+    pid -1 means any child, 0 any child in the caller's process group, < -1 any child in group
+    -pid."""
     import errno
     kernel = proc.p_kernel
 
     def match(p: Any) -> bool:
-        return p.p_pptr is proc and (pid <= 0 or p.p_pid == pid)
+        if p.p_pptr is not proc:
+            return False
+        if pid > 0:
+            return bool(p.p_pid == pid)
+        if pid == 0:
+            return bool(p.p_pgid == proc.p_pgid)
+        return pid == -1 or bool(p.p_pgid == -pid)
 
     for zpid, z in sorted(kernel.zombies.items()):
         if match(z):

@@ -60,6 +60,8 @@ class Proc:
         self.p_xstat = 0                # wait status once exited
         self.p_cleartid = 0             # CLONE_CHILD_CLEARTID address
         self.p_comm = b""
+        self.p_pgid = pid                # process group and session (kern_prot.c)
+        self.p_sid = pid
         self.p_killinfo: Any = None     # the siginfo of the signal that killed it
         self.p_final_maps: list = []    # its map entries at exit (kept for bsdvm exec --report)
         self.p_final_procstat = ""
@@ -127,6 +129,7 @@ def proc_fork(parent: Proc, pid: int) -> Proc:
                  parent.p_fd.fork_copy(), parent.p_osrel)
     child.p_flag = parent.p_flag & ~P_PROTECTED     # P_PROTECTED is not inherited
     child.p_pptr = parent
+    child.p_pgid, child.p_sid = parent.p_pgid, parent.p_sid
     kernel.phys.counters["v_forks"] += 1
     kernel.phys.counters["v_forkpages"] += vm2.vm_map.size >> 12
     return child

@@ -7,11 +7,13 @@ CLONE_CHILD_CLEARTID zeroes it at exit).  CLONE_VM|CLONE_VFORK without CLONE_THR
 vfork-style) is a fork onto the given stack: the child gets a copy, not a share, of the memory --
 what it writes before execve is not seen by the parent (docs/differences.md).  Threads (CLONE_VM
 otherwise, CLONE_THREAD) are refused with ENOSYS and counted in the statistics.  vfork is fork.
-wait4: pid > 0 that child, -1 (and 0, < -1: no process groups) any child; WNOHANG; the status
+wait4: pid > 0 that child, -1 any child, 0 / < -1 a child in the caller's / that group; WNOHANG; the status
 word is the same as Linux's; the rusage is zero (no accounting is modelled).  A wait for a child
 still running sleeps (ERESTART: the call is run again when the process is next scheduled).
-kill/tkill/tgkill: signal 0 checks existence and permission; pid 0 and -1 reach every process the
-caller may signal (no process groups); EPERM unless root or the same user; ESRCH for no target.
+kill/tkill/tgkill: signal 0 checks existence and permission; pid 0 is the caller's process group,
+-1 every other process the caller may signal, -pgid that group; EPERM unless root or the same
+user; ESRCH for no target.  Process groups and sessions (getpgid, getpgrp, setpgid, getsid,
+setsid) follow kern_prot.c; a program's first process leads its own group and session.
 Invariants: bodies return FreeBSD errnos.  May call: kern.kern_fork, kern.kern_exec,
 kern.kern_exit, kern.kern_sig.
 """
@@ -108,6 +110,67 @@ def linux_wait4(td: Any, uap: Any) -> int:
     return 0
 
 
+def _pfind(p: Any, pid: int) -> Any:
+    """pfind: the live process `pid` (0: the caller), or None."""
+    if pid == 0:
+        return p
+    return p.p_kernel.procs.get(pid)
+
+
+def linux_getpgid(td: Any, uap: Any) -> int:
+    """getpgid(2): the process group of pid (0: the caller); ESRCH for no such process."""
+    q = _pfind(td.td_proc, uap.pid)
+    if q is None:
+        return errno.ESRCH
+    td.td_retval[0] = q.p_pgid
+    return 0
+
+
+def linux_getpgrp(td: Any, uap: Any) -> int:
+    """getpgrp(2): the caller's process group."""
+    td.td_retval[0] = td.td_proc.p_pgid
+    return 0
+
+
+def linux_getsid(td: Any, uap: Any) -> int:
+    """getsid(2): the session of pid (0: the caller); ESRCH for no such process."""
+    q = _pfind(td.td_proc, uap.pid)
+    if q is None:
+        return errno.ESRCH
+    td.td_retval[0] = q.p_sid
+    return 0
+
+
+def linux_setsid(td: Any, uap: Any) -> int:
+    """setsid(2): a new session and group led by the caller; EPERM for a group leader."""
+    p = td.td_proc
+    if p.p_pgid == p.p_pid or any(q.p_pgid == p.p_pid for q in p.p_kernel.procs.values()):
+        return errno.EPERM
+    p.p_sid = p.p_pgid = p.p_pid
+    td.td_retval[0] = p.p_pid
+    return 0
+
+
+def linux_setpgid(td: Any, uap: Any) -> int:
+    """setpgid(2) (kern_prot.c): pid 0 is the caller, pgid 0 is pid; the target is the caller or
+    one of its children in the same session; a session leader cannot move (EPERM), nor can a
+    process join a group of another session (EPERM); EINVAL for a negative pgid."""
+    p = td.td_proc
+    if uap.pgid < 0:
+        return errno.EINVAL
+    q = _pfind(p, uap.pid)
+    if q is None or (q is not p and q.p_pptr is not p):
+        return errno.ESRCH
+    if q.p_sid != p.p_sid or q.p_sid == q.p_pid:
+        return errno.EPERM
+    pgid = uap.pgid or q.p_pid
+    if pgid != q.p_pid and not any(r.p_pgid == pgid and r.p_sid == p.p_sid
+                                   for r in p.p_kernel.procs.values()):
+        return errno.EPERM
+    q.p_pgid = pgid
+    return 0
+
+
 def _cansignal(p: Any, q: Any) -> bool:
     a, b = p.p_ucred, q.p_ucred
     return a.cr_uid == 0 or a.cr_uid == b.cr_uid
@@ -123,8 +186,11 @@ def kill_common(td: Any, pid: int, signo: int, code: int) -> int:
         targets = [kernel.procs[pid]] if pid in kernel.procs else []
         if not targets:
             return errno.ESRCH
+    elif pid == -1:
+        targets = [q for q in kernel.procs.values() if q is not p]
     else:
-        targets = [q for q in kernel.procs.values() if pid == 0 or q is not p or pid != -1]
+        pgid = p.p_pgid if pid == 0 else -pid
+        targets = [q for q in kernel.procs.values() if q.p_pgid == pgid]
     sent = False
     denied = False
     for q in targets:
@@ -181,6 +247,12 @@ SYSENTS: list[Sysent] = [
            (errno.EINVAL, errno.EPERM, errno.ESRCH), doc="kill"),
     Sysent(200, "tkill", (Arg("tid", INT), Arg("sig", INT)), linux_tkill,
            (errno.EINVAL, errno.EPERM, errno.ESRCH), doc="tkill"),
+    Sysent(109, "setpgid", (Arg("pid", INT), Arg("pgid", INT)), linux_setpgid,
+           (errno.EINVAL, errno.EPERM, errno.ESRCH), doc="setpgid"),
+    Sysent(111, "getpgrp", (), linux_getpgrp, (), doc="getpgrp"),
+    Sysent(112, "setsid", (), linux_setsid, (errno.EPERM,), doc="setsid"),
+    Sysent(121, "getpgid", (Arg("pid", INT),), linux_getpgid, (errno.ESRCH,), doc="getpgid"),
+    Sysent(124, "getsid", (Arg("pid", INT),), linux_getsid, (errno.ESRCH,), doc="getsid"),
     Sysent(231, "exit_group", (Arg("rval", INT),), linux_exit, (), doc="exit_group"),
     Sysent(234, "tgkill", (Arg("tgid", INT), Arg("tid", INT), Arg("sig", INT)), linux_tgkill,
            (errno.EINVAL, errno.EPERM, errno.ESRCH), doc="tgkill"),

@@ -33,8 +33,8 @@ LINUX_NOSYS: dict[int, str] = {
 # *at renames and links; the VFS has no rename, link or utimes; credentials never change).
 LINUX_NOSYS.update({
     74: "fsync", 75: "fdatasync", 82: "rename", 86: "link", 105: "setuid", 106: "setgid",
-    109: "setpgid", 111: "getpgrp", 112: "setsid", 113: "setreuid", 114: "setregid",
-    116: "setgroups", 117: "setresuid", 119: "setresgid", 121: "getpgid", 124: "getsid",
+    113: "setreuid", 114: "setregid",
+    116: "setgroups", 117: "setresuid", 119: "setresgid",
     132: "utime", 136: "ustat", 221: "fadvise64", 235: "utimes", 264: "renameat", 265: "linkat",
     280: "utimensat", 295: "preadv", 296: "pwritev", 316: "renameat2",
 })
