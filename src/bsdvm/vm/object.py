@@ -9,6 +9,7 @@ May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
 """
 from __future__ import annotations
 
+import errno
 import itertools
 
 from . import pmap as pmap_mod
@@ -256,10 +257,17 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
         phys.free(m)
 
 
-def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> None:
-    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object)."""
+def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> int:
+    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object).
+
+    Returns 0, or the errno of the host write that failed (fail points "vm_object_page_clean"
+    and "vnode_pager_putpages").  After a failure the pages not written stay dirty and the object
+    keeps OBJ_MIGHTBEDIRTY, so the next msync, munmap, exit or Kernel.sync() tries again."""
     if obj.type != OBJT_VNODE or not obj.flags & OBJ_MIGHTBEDIRTY:
-        return
+        return 0
+    err = obj.vm.fail.check("vm_object_page_clean")
+    if err:
+        return err
     whole = start == 0 and (end == 0 or end >= obj.size)
     if end == 0:
         end = obj.size
@@ -273,9 +281,13 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
         if start <= i < end and m.valid and m.dirty:
             todo.append(m)
     if todo:
-        obj.vm.pager.vnode_pager_putpages(obj, todo, sync=bool(flags & (OBJPC_SYNC | OBJPC_INVAL)))
+        err = obj.vm.pager.vnode_pager_putpages(obj, todo,
+                                                sync=bool(flags & (OBJPC_SYNC | OBJPC_INVAL)))
+        if err:
+            return err
     if whole and not skipped:
         obj.flags &= ~(OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY)
+    return 0
 
 
 def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,
@@ -331,10 +343,11 @@ def vm_object_split(entry) -> None:
 
 
 def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
-                   invalidate: bool) -> None:
-    """OBJ-14."""
+                   invalidate: bool) -> int:
+    """OBJ-14.  Returns 0, or the errno of a failed write-back (the pages stay dirty and, with
+    MS_INVALIDATE, resident: only clean pages are invalidated)."""
     if obj is None:
-        return
+        return 0
     while obj.backing_object is not None:
         offset += obj.backing_object_offset
         obj = obj.backing_object
@@ -347,12 +360,18 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
         flags = OBJPC_SYNC if (syncio or invalidate) else 0
         if invalidate:
             flags |= OBJPC_INVAL
-        vm_object_page_clean(obj, start, end, flags)
-        if syncio:
-            obj.vm.vfs_hooks.fsync(obj.handle)
+        err = vm_object_page_clean(obj, start, end, flags)
+        if not err and syncio:
+            try:
+                obj.vm.vfs_hooks.fsync(obj.handle)
+            except OSError as e:
+                err = e.errno or errno.EIO
+        if err:
+            return err
     if invalidate and obj.type in (OBJT_VNODE, OBJT_DEVICE):
         clean_only = obj.type == OBJT_VNODE and not obj.vm.old_msync
         vm_object_page_remove(obj, start, end, clean_only)
+    return 0
 
 
 def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int) -> None:
