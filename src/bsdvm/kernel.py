@@ -325,7 +325,7 @@ class Kernel:
             for obj in list(self.objects.values()):
                 if obj.type == OBJT_VNODE and obj.flags & OBJ_MIGHTBEDIRTY:
                     err = vm_object_page_clean(obj, 0, 0, OBJPC_SYNC) or err
-            err = self.vfs.sync() or err
+            err = err or self.vfs.sync()
             if err:
                 raise OSError(err, os.strerror(err), "sync: dirty pages could not be written back")
 

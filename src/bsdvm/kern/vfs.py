@@ -297,6 +297,7 @@ class VFS:
         self.fail = fail if fail is not None else FailPoints()
         self.host_fds: set[int] = host_fds if host_fds is not None else set()
         self._unflushed: dict[int, Vnode] = {}     # unreferenced vnodes whose write-back failed
+        self._flush_error = 0                       # the errno of the last failed write-back
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
         self.hooks = None              # kern.hooks.Hooks for MAC priv checks; the kernel sets it
         self.suser_enabled = True      # mirror of security.bsd.suser_enabled
@@ -596,6 +597,7 @@ class VFS:
             if error:
                 # keep it, pages and host fd included, until a write-back succeeds
                 self._unflushed[id(vp)] = vp
+                self._flush_error = error
                 return
             self._unflushed.pop(id(vp), None)
             vp.v_reclaimed = True
@@ -612,7 +614,7 @@ class VFS:
             self._vref(vp)
             self._vrele(vp)
         with self.lock:
-            return errno.EIO if self._unflushed else 0
+            return (self._flush_error or errno.EIO) if self._unflushed else 0
 
     def _reclaim(self, vp: Vnode) -> None:
         # Outside the VFS lock: destroying the VM object takes VM locks and may write dirty pages back.
