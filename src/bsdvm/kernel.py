@@ -217,13 +217,13 @@ class Kernel:
     def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
               osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
         """A new process running a fresh exec image (text, data, main stack)."""
-        from .process import Process, _fit
+        from .process import Process, _id_t
         with self.giant:
             self._check_open()
             # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff,
             # and 2**32 is refused (EINVAL) rather than truncated to uid 0
-            uid, gid = _fit(uid, 32), _fit(gid, 32)
-            groups = tuple(_fit(g, 32) for g in groups)
+            uid, gid = _id_t(uid), _id_t(gid)
+            groups = tuple(_id_t(g) for g in groups)
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
@@ -277,6 +277,9 @@ class Kernel:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_pseudofs(self, path: str, files: dict) -> None:
+        """Mount read-only synthetic files ({name: bytes}); TypeError when `files` is no dict."""
+        if not isinstance(files, dict):
+            raise TypeError(f"files must be a dict of name -> bytes, not {type(files).__name__}")
         with self.giant:
             err = self.vfs.mount_pseudofs(path, files)
             if err:

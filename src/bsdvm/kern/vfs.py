@@ -834,8 +834,9 @@ class VFS:
             return error
         if m.flags & (IMMUTABLE | APPEND):
             return errno.EPERM
-        uid = m.uid if uid == -1 else uid
-        gid = m.gid if gid == -1 else gid
+        # (uid_t)-1 / (gid_t)-1 (VNOVAL) leaves the id alone; callers pass either spelling
+        uid = m.uid if uid in (-1, 0xFFFFFFFF) else uid
+        gid = m.gid if gid in (-1, 0xFFFFFFFF) else gid
         # ufs_chown: only a privileged caller may give a file away or pick a group it is not in.
         if (cred.cr_uid != m.uid or uid != m.uid or (gid != m.gid and not cred.groupmember(gid))) \
                 and self._priv(cred, PRIV_VFS_CHOWN):

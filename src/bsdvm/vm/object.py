@@ -244,6 +244,12 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
     """OBJ-10 (end 0 = to the end of the object)."""
     phys = obj.vm.phys
     for _, m in pages_in(obj, start, end if end else None):
+        if m.fictitious:
+            # Device pages are fictitious: unmanaged (no pv entries, so no other translation can
+            # be found or removed) and inherently wired; they stay in the object (7.x's
+            # vm_object_page_remove skips them).  msync(MS_INVALIDATE) of a device mapping must
+            # not free them, nor another process's (wired) translations of them.
+            continue
         if m.wire_count:
             pmap_mod.pmap_remove_all(m)
             if not clean_only:
@@ -379,7 +385,12 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
     if obj is None:
         return
     phys = obj.vm.phys
-    for idx in range(pindex, pindex + count):
+    # Only an index that has a page (or, for MADV_FREE, a swap block) somewhere down the chain can
+    # be affected, so walk those -- the objects' page indexes -- instead of every index of the
+    # range: MADV_FREE of a mostly untouched 64 GiB range costs what is resident, not 16 M steps
+    # under the kernel lock.  Each candidate is then handled exactly as the per-index loop of
+    # vm_object_madvise does.
+    for idx in _madvise_candidates(obj, pindex, count, advice == MADV_FREE):
         tobj, tidx = obj, idx
         m = None
         while True:
@@ -407,6 +418,32 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
             if tidx in tobj.swblocks:
                 tobj.vm.swap.free_range(tobj, tidx, 1)
             m.flags |= _MADV_FREED
+
+
+def _madvise_candidates(obj: VmObject, pindex: int, count: int, with_swap: bool) -> list[int]:
+    """The indices in [pindex, pindex+count) of `obj` at which some object of its shadow chain
+    holds a page (or a swap block, when `with_swap`), in ascending order.  The cost is the number
+    of resident pages and swap blocks of the chain, or `count` when that is smaller."""
+    found: set[int] = set()
+    tobj: VmObject | None = obj
+    shift = 0                               # tobj index = obj index + shift
+    budget = 0
+    while tobj is not None:
+        budget += len(tobj.pages) + (len(tobj.swblocks) if with_swap else 0)
+        shift_here = shift
+        for i, _ in pages_in(tobj, pindex + shift_here, pindex + shift_here + count):
+            found.add(i - shift_here)
+        if with_swap and tobj.swblocks:
+            lo, hi = pindex + shift_here, pindex + shift_here + count
+            if count <= len(tobj.swblocks):
+                found.update(i - shift_here for i in range(lo, hi) if i in tobj.swblocks)
+            else:
+                found.update(i - shift_here for i in tobj.swblocks if lo <= i < hi)
+        shift += atop(tobj.backing_object_offset)
+        tobj = tobj.backing_object
+    if budget >= count:
+        return list(range(pindex, pindex + count))
+    return sorted(found)
 
 
 # A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.
