@@ -347,3 +347,30 @@ def test_defect13_every_method_of_an_exited_process_raises_process_lookup_error(
             call()
         assert ei.value.errno == errno.ESRCH
     p.exit()                                        # exit stays idempotent
+
+
+# -- issue 9, "also worth a line": an exception mid-fault ---------------------------------------
+
+@pytest.mark.parametrize("where", ["_prefault", "pmap_enter"])
+def test_keyboard_interrupt_mid_fault_leaves_the_page_gauges_consistent(k, monkeypatch, where):
+    import bsdvm.vm.fault as fault_mod
+    p = k.spawn(uid=1000, gid=1000)
+    a = p.mmap(0, 4 * PG, RW, MAP_ANON | MAP_PRIVATE)
+    target = fault_mod if where == "_prefault" else fault_mod.pmap_mod
+    real = getattr(target, where)
+
+    def interrupted(*args, **kw):
+        real(*args, **kw)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(target, where, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        p.mem_write(a, b"interrupted")
+    monkeypatch.setattr(target, where, real)
+    k.check_invariants()                            # every valid page wired or on one queue
+    st = k.vmstat()
+    assert st["v_free_count"] + st["v_wire_count"] + st["v_active_count"] \
+        + st["v_inactive_count"] == k.phys.npages
+    p.mem_write(a, b"again")
+    assert p.mem_read(a, 5) == b"again"
+    p.exit()
+    check_quiescent(k)

@@ -109,16 +109,17 @@ class Kernel:
         self.objects = {}
         self.stats = {"object_collapses": 0, "object_bypasses": 0}
         self._own_root = None
-        self.swap = None
         self._host_fds: set[int] = set()
         self.fail = FailPoints()
+        swap_space: SwapSpace | None = None
         try:
-            self.swap = SwapSpace(swap_bytes, swap_path, self.fail)
+            swap_space = SwapSpace(swap_bytes, swap_path, self.fail)
+            self.swap = swap_space
             if root is None:
                 root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
             self._boot(root, npages, max_wired, pagedaemon)
         except BaseException:
-            _cleanup(self.swap, self._own_root, self._host_fds)
+            _cleanup(swap_space, self._own_root, self._host_fds)
             raise
         # a kernel dropped without close() still gives back its host files and descriptors
         self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root,

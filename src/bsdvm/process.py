@@ -299,6 +299,11 @@ class Process:
                     # give up after three kills with a Python MemoryError.)
                     if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
                         raise self._fault(uf) from None
+                except BaseException:
+                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
+                    # but not yet queued, so the gauges add up (docs/errata.md)
+                    k.phys.requeue_strays(k.objects.values())
+                    raise
 
     def mem_read(self, addr, size) -> bytes:
         addr = self._word(addr)

@@ -78,8 +78,9 @@ class PhysMem:
             self.pagedaemon(1)
         if self.free_count == 0:
             return None
-        self.free_count -= 1
+        # the frame's bytes first: if that allocation raises, no count has moved yet
         m = VmPage(obj, pindex, bytearray(PAGE_SIZE))
+        self.free_count -= 1
         obj.pages[pindex] = m
         obj.resident_page_count += 1
         if self.pagedaemon is not None and self.free_count < self.free_min:
@@ -176,6 +177,20 @@ class PhysMem:
         new_obj.pages[new_pindex] = m
         new_obj.resident_page_count += 1
         m.dirty = True
+
+    def requeue_strays(self, objects) -> int:
+        """Put every valid, unwired managed page of `objects` that is on no queue on the active
+        queue; returns how many.  Only needed after a Python exception (KeyboardInterrupt)
+        stopped a fault between entering a page and queueing it: the queue gauges then add up
+        again.  (An invalid page left behind is a placeholder the next fault reuses.)"""
+        n = 0
+        for obj in objects:
+            for m in obj.pages.values():
+                if (m.queue == PQ_NONE and m.valid and not m.wire_count
+                        and not m.flags & PG_FICTITIOUS):
+                    self.activate(m)
+                    n += 1
+        return n
 
     # -- statistics -----------------------------------------------------------------------------
     def stats(self) -> dict:

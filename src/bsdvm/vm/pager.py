@@ -43,8 +43,8 @@ class SwapSpace:
     def __init__(self, nbytes: int, path: str | None = None, fail=None):
         self.nblocks = nbytes // PAGE_SIZE
         self.fail = fail
-        self._own_dir = None
-        self.fd = None
+        self._own_dir: str | None = None
+        self.fd: int | None = None
         if path is None:
             self._own_dir = tempfile.mkdtemp(prefix="bsdvm-swap-")
             path = os.path.join(self._own_dir, "swap")
@@ -84,6 +84,8 @@ class SwapSpace:
         err = self.fail.check("swap_pager_putpages") if self.fail is not None else 0
         if err:
             return err
+        if self.fd is None:
+            return errno.EBADF                  # closed
         try:
             os.pwrite(self.fd, data, blk * PAGE_SIZE)
         except OSError as e:
@@ -95,6 +97,8 @@ class SwapSpace:
         err = self.fail.check("swap_pager_getpages") if self.fail is not None else 0
         if err:
             return err, b""
+        if self.fd is None:
+            return errno.EBADF, b""
         try:
             data = os.pread(self.fd, PAGE_SIZE, blk * PAGE_SIZE)
         except OSError as e:
