@@ -324,3 +324,20 @@ def test_random_io_errors_lose_nothing_synced_and_raise_only_errnos_or_signals(s
     finally:
         k.fail.clear()
         k.close()
+
+
+def test_revoked_vnode_with_failed_writeback_is_closed_at_kernel_close():
+    k = Kernel(physmem="16M", swap="16M")
+    fds = set(os.listdir("/proc/self/fd"))
+    p = k.spawn(uid=1000, gid=1000)
+    fd, a = shared_file(p, "/f", 2)
+    p.mem_write(a, b"revoked")
+    p.revoke("/f")
+    k.fail.set("vnode_pager_putpages", errno.EIO)
+    p.exit()                                        # last reference: the write-back fails
+    k.check_invariants()
+    k.fail.clear()
+    k.sync()                                        # the retry reaches the revoked vnode too
+    assert host_bytes(k, "f")[:7] == b"revoked"
+    k.close()
+    assert set(os.listdir("/proc/self/fd")) <= fds

@@ -1153,6 +1153,8 @@ class VFS:
         """Last resort at kernel shutdown: close the host files of vnodes somebody leaked."""
         with self.lock:
             leaked = list(self._vcache.values())
+            # (a revoked vnode whose write-back failed is in _unflushed only)
+            leaked += [vp for vp in self._unflushed.values() if vp not in leaked]
             self._vcache.clear()
             self._unflushed.clear()
         for vp in leaked:
