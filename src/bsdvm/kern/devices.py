@@ -3,102 +3,27 @@
 What the seed needs (spec DEV-1): d_flags & D_MMAP_ANON marks /dev/zero, whose mappings are anonymous;
 any other device is mappable only through d_mmap(dev, offset, prot) -> (errno, paddr), which the device
 pager calls once per page.  A device without d_mmap refuses with ENODEV.  Here a "physical address" of a
-memory-backed device is a byte index into its si_memory, a DevMemory: device memory is allocated one page
-at a time when first touched, so a 4 GiB (or 2**62-byte) device costs nothing until used.
-Invariants: len(si_memory) is a multiple of the page size and fits an off_t; si_object is the one VM
-object the device pager keeps per cdev (set and cleared by the VM).  May call: vm.param.
+memory-backed device is a byte index into its si_memory, one lazily backed host buffer per device
+(vm.page.host_buffer); the pager reads and writes that buffer.
+Invariants: len(si_memory) is a multiple of the page size; si_object is the one VM object the device
+pager keeps per cdev (set and cleared by the VM).  May call: vm.param, vm.page.
 """
 from __future__ import annotations
 
 import errno
+import mmap
 from dataclasses import dataclass
 from typing import Callable
 
-from bsdvm.vm.param import PAGE_SHIFT, PAGE_SIZE, round_page
-
-D_MEM = 0x0008
-D_MEMDISK = 0x00010000
-D_MMAP_ANON = 0x00100000
-
+from bsdvm.vm.page import host_buffer
+from bsdvm.vm.param import PAGE_SIZE, round_page
 
 # A device's size is an off_t's worth of bytes at most: d_mmap offsets are off_t.
 DEV_SIZE_MAX = (1 << 63) - PAGE_SIZE
 
-
-class DevMemory:
-    """The bytes of a memory-backed device, sparse: a page exists once it is touched (read through
-    a mapping, or written); untouched pages read as zero.  Indexing and slicing work as on the
-    bytearray it replaces (slices return bytes)."""
-
-    __slots__ = ("size", "_pages")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._pages: dict[int, bytearray] = {}
-
-    def __len__(self) -> int:
-        return self.size
-
-    def page(self, pindex: int) -> bytearray:
-        """The frame of page `pindex`, created (zeroed) on first use; the device pager maps it."""
-        pg = self._pages.get(pindex)
-        if pg is None:
-            pg = self._pages[pindex] = bytearray(PAGE_SIZE)
-        return pg
-
-    def resident_pages(self) -> int:
-        return len(self._pages)
-
-    def _range(self, key: slice) -> tuple[int, int]:
-        start, stop, step = key.indices(self.size)
-        if step != 1:
-            raise ValueError("device memory slices must be contiguous")
-        return start, max(start, stop)
-
-    def read(self, offset: int, n: int) -> bytes:
-        end = min(self.size, offset + n)
-        out = bytearray()
-        while offset < end:
-            pi, off = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
-            k = min(PAGE_SIZE - off, end - offset)
-            pg = self._pages.get(pi)
-            out += pg[off:off + k] if pg is not None else bytes(k)
-            offset += k
-        return bytes(out)
-
-    def write(self, offset: int, data) -> None:
-        mv = memoryview(bytes(data))
-        while mv:
-            pi, off = offset >> PAGE_SHIFT, offset & (PAGE_SIZE - 1)
-            k = min(PAGE_SIZE - off, len(mv))
-            self.page(pi)[off:off + k] = mv[:k]
-            mv, offset = mv[k:], offset + k
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            start, stop = self._range(key)
-            return self.read(start, stop - start)
-        i = key + self.size if key < 0 else key
-        if not 0 <= i < self.size:
-            raise IndexError("device memory index out of range")
-        pg = self._pages.get(i >> PAGE_SHIFT)
-        return pg[i & (PAGE_SIZE - 1)] if pg is not None else 0
-
-    def __setitem__(self, key, value) -> None:
-        if isinstance(key, slice):
-            start, stop = self._range(key)
-            data = bytes(value)
-            if len(data) != stop - start:
-                raise ValueError("device memory cannot change size")
-            self.write(start, data)
-            return
-        i = key + self.size if key < 0 else key
-        if not 0 <= i < self.size:
-            raise IndexError("device memory index out of range")
-        self.page(i >> PAGE_SHIFT)[i & (PAGE_SIZE - 1)] = value
-
-    def __bytes__(self) -> bytes:
-        return self.read(0, self.size)
+D_MEM = 0x0008
+D_MEMDISK = 0x00010000
+D_MMAP_ANON = 0x00100000
 
 
 @dataclass(eq=False)
@@ -116,7 +41,7 @@ class Cdev:
     si_devsw: Cdevsw
     si_drv1: object = None
     si_refcount: int = 0
-    si_memory: DevMemory | None = None
+    si_memory: mmap.mmap | bytearray | None = None
     si_object: object = None
     si_uid: int = 0                    # devfs node ownership, as make_dev(9) sets it
     si_gid: int = 0
@@ -170,8 +95,7 @@ def _mem_mmap(dev, offset, prot):
 
 
 def _mem_read(dev, offset, n):
-    mem = dev.si_memory
-    return 0, mem.read(offset, min(n, max(0, len(mem) - offset)))
+    return 0, bytes(dev.si_memory[offset:offset + n])
 
 
 def _mem_write(dev, offset, data):
@@ -179,7 +103,7 @@ def _mem_write(dev, offset, data):
     if data and offset >= len(mem):
         return errno.ENOSPC, 0
     n = min(len(data), len(mem) - offset)
-    mem.write(offset, data[:n])
+    mem[offset:offset + n] = data[:n]
     return 0, n
 
 
@@ -198,8 +122,9 @@ def make_null() -> Cdev:
 
 def make_mem_dev(name: str, size: int, mode: int = 0o666) -> Cdev:
     """A memory-backed device of `size` bytes (rounded up to whole pages) that supports d_mmap.
-    Its memory is allocated page by page on first use.  Raises TypeError for a non-integer size and
-    ValueError for a bad name or a size that is negative or does not fit an off_t."""
+    Its memory is a lazily backed host buffer: only the pages touched cost host memory.  Raises
+    TypeError for a non-integer size, ValueError for a bad name or a size that is negative or does
+    not fit an off_t, and OSError (ENOMEM) when the host cannot reserve that much address space."""
     if not isinstance(name, str) or not name or "/" in name or name in (".", "..") or "\0" in name:
         raise ValueError(f"bad device name {name!r}")
     if not isinstance(size, int) or isinstance(size, bool):
@@ -208,4 +133,4 @@ def make_mem_dev(name: str, size: int, mode: int = 0o666) -> Cdev:
         raise ValueError("device size must not be negative")
     if size > DEV_SIZE_MAX:
         raise ValueError("device size must fit an off_t")
-    return Cdev(name, MEM_DEVSW, si_memory=DevMemory(round_page(size)), si_mode=mode)
+    return Cdev(name, MEM_DEVSW, si_memory=host_buffer(round_page(size)), si_mode=mode)

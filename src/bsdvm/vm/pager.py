@@ -390,8 +390,8 @@ class Pagers:
         err, paddr = cdev.si_devsw.d_mmap(cdev, pindex << PAGE_SHIFT, PROT_READ)
         if err:
             return None
-        # the fictitious page's bytes are the device frame itself (allocated on first touch)
-        m = VmPage(obj, pindex, cdev.si_memory.page(paddr >> PAGE_SHIFT), PG_FICTITIOUS)
+        m = VmPage(obj, pindex, memoryview(cdev.si_memory)[paddr:paddr + PAGE_SIZE],
+                   PG_FICTITIOUS, paddr)
         m.valid = True
         obj.pages[pindex] = m
         obj.resident_page_count += 1
