@@ -13,6 +13,7 @@ import os
 import pytest
 
 from bsdvm import BusError, Kernel, SegmentationFault, mman
+from bsdvm.kern.vfs import Vnode
 from bsdvm.vm.invariants import check_quiescent
 
 PG = 4096
@@ -415,3 +416,35 @@ def test_forkpages_counts_data_and_stack_only_AUDIT15(k):
     added = k.vmstat()["v_forkpages"] - before
     assert added == vms.vm_dsize + vms.vm_ssize
     assert added < vms.vm_map.size // PG
+
+
+# -- errata: an exception raised mid-fault ----------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["first-object", "backing-object"])
+def test_exception_mid_fault_leaves_gauges_consistent(k, monkeypatch, where):
+    """A Python exception (KeyboardInterrupt) raised during a fault's host I/O propagates, and
+    leaves no page frame allocated but on no queue: free + active + inactive + wired still add
+    up to the page count, and the next access faults the page in normally."""
+    p = k.spawn()
+    fd = mkfile(p, "/ki", b"k" * 4 * PG)
+    flags = mman.MAP_SHARED if where == "first-object" else mman.MAP_PRIVATE
+    a = p.mmap(0, 4 * PG, RW, flags, fd, 0)
+
+    def gauges() -> int:
+        s = k.vmstat()
+        return (s["v_free_count"] + s["v_active_count"] + s["v_inactive_count"]
+                + s["v_wire_count"])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    assert gauges() == k.vmstat()["v_page_count"]
+    monkeypatch.setattr(Vnode, "host_pread", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        p.mem_read(a + PG, 1)
+    monkeypatch.undo()
+    assert gauges() == k.vmstat()["v_page_count"]
+    k.check_invariants()
+    assert p.mem_read(a + PG, 2) == b"kk"
+    assert gauges() == k.vmstat()["v_page_count"]
+    p.close(fd)

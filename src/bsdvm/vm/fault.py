@@ -92,16 +92,25 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     _release(phys, first_m)
                     return KERN_RESOURCE_SHORTAGE
             if obj.type != OBJT_DEFAULT:
-                if obj.type == OBJT_VNODE:
-                    behind, ahead = _cluster(entry, pindex)
-                    if behind == 0 and ahead and obj is first_object:
-                        _cache_behind(phys, obj, pindex)
-                    # the cluster stays inside the entry, in this object's page indices
-                    lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
-                    hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
-                    r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
-                else:
-                    r = pager.swap_pager_getpage(obj, page)
+                try:
+                    if obj.type == OBJT_VNODE:
+                        behind, ahead = _cluster(entry, pindex)
+                        if behind == 0 and ahead and obj is first_object:
+                            _cache_behind(phys, obj, pindex)
+                        # the cluster stays inside the entry, in this object's page indices
+                        lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
+                        hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
+                        r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
+                    else:
+                        r = pager.swap_pager_getpage(obj, page)
+                except BaseException:
+                    # A Python exception (KeyboardInterrupt) in the middle of the host I/O: free
+                    # the pages this fault allocated and never filled, so that no frame is left
+                    # on no queue (the page gauges must keep adding up), then let it propagate.
+                    if not page.valid and page.object is not None and page is not first_m:
+                        phys.free(page)
+                    _release(phys, first_m)
+                    raise
                 if r == VM_PAGER_OK:
                     if obj.type == OBJT_VNODE:
                         entry.lastr = pindex + ahead
