@@ -214,7 +214,8 @@ class Process:
             self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length,
                           vec=self._word(vec))
             return None
-        n = (length + PAGE_SIZE - 1) // PAGE_SIZE
+        # the pages the kernel covers: round_page(len) wraps at the word size, as in C
+        n = ((length + PAGE_SIZE - 1) & self.kernel.arch.word_mask) // PAGE_SIZE
         with self.kernel.giant:
             self._live()
             mapped = self.proc.p_vmspace.vm_map.size
