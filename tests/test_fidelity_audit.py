@@ -448,3 +448,22 @@ def test_exception_mid_fault_leaves_gauges_consistent(k, monkeypatch, where):
     assert p.mem_read(a + PG, 2) == b"kk"
     assert gauges() == k.vmstat()["v_page_count"]
     p.close(fd)
+
+
+# -- errata: a copy-on-write view of shared anonymous memory ---------------------------------------
+
+def test_minherit_copy_view_of_shared_anon_can_become_a_snapshot(k):
+    """vm_fault.c vm_fault(): a page found in no object of the chain is zero-filled in the *first*
+    object.  Once a COPY-inherited view of shared anonymous memory has its own shadow (after its
+    first write), a read of a page the shared object does not have yet fills a zero page in the
+    view's shadow, which hides the sharers' later stores to that page."""
+    p = k.spawn()
+    s = p.mmap(HIGH, 2 * PG, RW, SHANON | mman.MAP_FIXED)
+    sharer = p.fork()                                       # INHERIT_SHARE: a true sharer
+    p.minherit(s, 2 * PG, mman.INHERIT_COPY)
+    view = p.fork()                                         # a copy-on-write view of it
+    view.mem_write(s, b"v")                                 # the view gets its own shadow
+    assert view.mem_read(s + PG, 1) == b"\0"                # zero-filled in the view's shadow
+    sharer.mem_write(s + PG, b"later")
+    assert view.mem_read(s + PG, 5) == bytes(5)             # the view does not see it
+    k.check_invariants()

@@ -10,6 +10,7 @@ May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
@@ -17,6 +18,9 @@ from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
                     atop)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
+
+if TYPE_CHECKING:
+    from .page import VmPage
 
 _ids = itertools.count(1)
 
@@ -261,7 +265,7 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
 EASY_SCAN_FACTOR = 8
 
 
-def _test_dirty(m) -> bool:
+def _test_dirty(m: "VmPage") -> bool:
     """vm_page_test_dirty, then: does the page hold dirty data?"""
     if not m.dirty and pmap_mod.pmap_is_modified(m):
         m.dirty = True
@@ -304,7 +308,7 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
 
     # the CLEANCHK pass
     clearobjflags = True
-    cleanchk = set()
+    cleanchk: set[VmPage] = set()
     for p in list(pages.values()):
         cleanchk.add(p)
         if nosync and p.flags & PG_NOSYNC:
@@ -323,7 +327,7 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
         _collect_flush(obj, p, cleanchk, sync)
 
 
-def _collect_flush(obj: VmObject, p, cleanchk: set | None, sync: bool) -> int:
+def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None", sync: bool) -> int:
     """vm_object_page_collect_flush: write p with the dirty pages adjacent to it (after it first,
     then before it, vm_pageout_page_count in all) in one put.  `cleanchk` None is
     VM_PAGER_IGNORE_CLEANCHK; otherwise a neighbour must still be in it.  Returns how many pages
@@ -332,7 +336,7 @@ def _collect_flush(obj: VmObject, p, cleanchk: set | None, sync: bool) -> int:
     count = 16 if obj.vm.phys.npages >= 2000 else 8        # vm_pageout_page_count
     pi = p.pindex
 
-    def dirty_neighbour(i: int):
+    def dirty_neighbour(i: int) -> "VmPage | None":
         tp = pages.get(i)
         if tp is None or (cleanchk is not None and tp not in cleanchk):
             return None
@@ -342,13 +346,13 @@ def _collect_flush(obj: VmObject, p, cleanchk: set | None, sync: bool) -> int:
             return None
         return tp
 
-    after = []
+    after: list[VmPage] = []
     for i in range(1, count):
         tp = dirty_neighbour(pi + i)
         if tp is None:
             break
         after.append(tp)
-    before = []
+    before: list[VmPage] = []
     for i in range(1, count - len(after)):
         tp = dirty_neighbour(pi - i)
         if tp is None:
