@@ -100,7 +100,7 @@ def test_fault_on_wired_entry_enters_wired_translation_AUDIT2(k):
     assert pmap.wired_count == 1                            # ... enters a wired translation
     p.munlock(a, 2 * PG)
     # page 0 is found by pmap_extract and unwired; page 1 has no translation and stays wired
-    # until the entry goes (FreeBSD would keep it wired too)
+    # (FreeBSD never frees it; bsdvm frees it when its object goes: docs/errata.md, OBJ-7)
     assert k.vmstat()["v_wire_count"] == wired0 + 1
     assert pmap.wired_count == 0
     k.check_invariants()
