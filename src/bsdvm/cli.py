@@ -223,12 +223,12 @@ def replay(trace, arch, physmem, swap, root, sysctls, as_json, show, fmt, uid, t
     try:
         parsed = read_trace(trace, fmt)
     except OSError as e:
-        raise click.BadParameter(f"cannot read {trace!r}: {e.strerror}", param_hint="TRACE") from None
+        raise click.BadParameter(f"cannot read {trace!r}: {e.strerror}", param_hint="'TRACE'") from None
     if not parsed.records:
         raise click.BadParameter(
             f"{trace!r} holds no trace: none of its {parsed.lines} lines is a recognisable "
             f"record (formats tried: {', '.join(parsed.formats_tried)}); {HOW_TO_RECORD}",
-            param_hint="TRACE")
+            param_hint="'TRACE'")
     with boot_kernel(arch, physmem, swap, root, sysctls) as k:
         res = run_replay(k, parsed, trace, as_json=as_json and not show, uid=uid, touch=touch,
                          report_path=report_path, limit=limit, all_calls=all_calls,
@@ -265,12 +265,12 @@ def sysctl_cmd(names, all_nodes, descriptions, values_only, names_only, arch, ph
         changes: dict[str, list[int]] = {}
         for name, value in (names if names else ()):
             if value is not None:
-                old = apply_sysctl(k, name, value, "NAME[=VALUE]")
+                old = apply_sysctl(k, name, value, "'NAME[=VALUE]'")
                 changes[name] = [old, k.sysctl(name)]
                 continue
             nodes = tree.names(name)
             if not nodes:
-                raise click.BadParameter(f"unknown oid {name!r}", param_hint="NAME[=VALUE]")
+                raise click.BadParameter(f"unknown oid {name!r}", param_hint="'NAME[=VALUE]'")
             for n in nodes:
                 shown[n] = tree.get(n)[1]
         if all_nodes:

@@ -260,7 +260,7 @@ def boot_kernel(arch: str, physmem: int, swap: int, root: str | None,
         raise click.UsageError(f"cannot boot the model with these options: {e}") from None
     try:
         for name, value in sysctls:
-            apply_sysctl(k, name, value, "--sysctl")
+            apply_sysctl(k, name, value, "'--sysctl'")
     except click.BadParameter:
         k.close()
         raise

@@ -171,7 +171,8 @@ def _print_text(con: Console, res: ReplayResult, trace: ParsedTrace,
         con.print(t)
     rows_o = [o for o in res.outcomes if all_calls or o.disagrees]
     # unexplained first: they are what needs looking at
-    rows_o.sort(key=lambda o: (o.status is not Status.DIFFER_UNEXPLAINED, o.seq))
+    if not all_calls:
+        rows_o.sort(key=lambda o: (o.status is not Status.DIFFER_UNEXPLAINED, o.seq))
     if rows_o:
         t = Table(title="calls" if all_calls else
                   f"calls that differ (first {min(limit, len(rows_o))} of {len(rows_o)}, "
@@ -181,7 +182,8 @@ def _print_text(con: Console, res: ReplayResult, trace: ParsedTrace,
         for o in rows_o if all_calls else rows_o[:limit]:
             d = o.reason.difference if o.reason else None
             why = str(o.reason) if o.reason else "; ".join(o.notes[:2])
-            t.add_row(str(o.rec.lineno), str(o.rec.pid), o.call_text(), o.trace, o.model,
+            t.add_row(str(o.rec.lineno), "-" if o.rec.pid is None else str(o.rec.pid),
+                      o.call_text(), o.trace, o.model,
                       str(o.status) + (f" {d.id}" if d else ""), escape(why))
         con.print(t)
     if s["notes_by_kind"]:
