@@ -102,14 +102,14 @@ class Replayer:
         self.copy_limit = copy_limit
         self.touch_limit = touch_limit
         self.max_samples = max_samples
-        self.states: dict = {}
-        self.main_pid = None
-        self.last_pid = None
+        self.states: dict[Any, PState] = {}
+        self.main_pid: Any = None
+        self.last_pid: Any = None
         self.forking: dict = {}      # pid -> clone flags of an unfinished clone/fork
         self.outcomes: list = []
         self.events: list = []
-        self.counts = Counter()
-        self.note_counts = Counter()
+        self.counts: Counter[str] = Counter()
+        self.note_counts: Counter[str] = Counter()
         self.copied: dict = {}       # host path -> model path
         self.standin_files = 0
         self.final_maps: dict = {}
@@ -281,7 +281,7 @@ class Replayer:
                 if pm is None and self.standin(st, ps, pe, notes) is None:
                     return None
             pieces = st.ties.pieces(start, end)
-        runs = []
+        runs: list[tuple[int, int, int]] = []
         for ps, pe, pm in pieces:
             if runs and runs[-1][1] + runs[-1][2] == pm:
                 ts, ms, ln = runs[-1]
@@ -513,9 +513,9 @@ class Replayer:
             return
         if name == "close":
             self.counts["closes"] += 1
-            st = self.states.get(rec.pid if rec.pid is not None else self.main_pid)
-            if st is not None and rec.errno is None:
-                self._drop_fd(st, rec.args.get("fd"))
+            cur = self.states.get(rec.pid if rec.pid is not None else self.main_pid)
+            if cur is not None and rec.errno is None:
+                self._drop_fd(cur, rec.args.get("fd"))
             return
         if name in FORK_CALLS:
             self.counts["forks"] += 1
@@ -632,7 +632,7 @@ class Replayer:
                     notes.append(f"errno: trace {te}, model {me} (same class "
                                  f"{L.errno_class(te)})")
                 return Comparison(tr, mr or "")
-            return Comparison(tr, mr or "", explain_errno(rec, res, what, te, me or ""))
+            return Comparison(tr, mr or "", explain_errno(rec, res, what, te or "?", me or ""))
         if t_ok:
             return Comparison(tr, mr or "", explain_refusal(self, rec, res, what))
         return Comparison(tr, mr or "", explain_acceptance(self, rec, res, what))

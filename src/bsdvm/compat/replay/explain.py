@@ -5,7 +5,7 @@ May read the replayer's state and the process's model map; changes nothing.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ... import mman
 from ...vm.param import PAGE_MASK, round_page, trunc_page
@@ -109,7 +109,7 @@ def explain_refusal(rp: Replayer, rec: Record, res: L.LinuxResult, what: str) ->
                 return Reason.of("max-proc-mmap", what, f"mmap: the model's map has "
                                  f"{m.nentries} entries, at FreeBSD 7's vm.max_proc_mmap limit "
                                  f"({lim}); Linux allows vm.max_map_count (65530)")
-    bsd = (res.bsd or {}).get("args") or ()
+    bsd: tuple[Any, ...] = tuple((res.bsd or {}).get("args") or ())
     if what == "msync" and e == "EINVAL" and len(bsd) > 2 and (bsd[2] & 3) == 3:
         return Reason.of("msync-flags", what, "msync: FreeBSD 7's msync rejects "
                          "MS_ASYNC|MS_INVALIDATE (EINVAL); Linux accepts the pair")

@@ -110,12 +110,12 @@ def place(rp: Replayer, st: PState, rec: Record, addr: int, span: int, flags: in
     start = trunc_page(addr)
     end = start + span
     pieces = st.ties.pieces(start, end) if span else []
-    tied = [p for p in pieces if p[2] is not None]
+    tied = [(ps, pe, pm) for ps, pe, pm in pieces if pm is not None]
+    consistent: list[tuple[int, int]]
     if tied:
         ps, pe, pm = tied[0]
         mstart = pm - (ps - start)
-        consistent = [(p[2], p[2] + (p[1] - p[0])) for p in tied
-                      if p[2] - (p[0] - start) == mstart]
+        consistent = [(tm, tm + (te - ts)) for ts, te, tm in tied if tm - (ts - start) == mstart]
     else:
         mstart = start
         consistent = []
@@ -147,7 +147,7 @@ def check_mapping(rp: Replayer, st: PState, rec: Record, res: L.LinuxResult, spa
     protection?  None when it does, else the reason."""
     lin = rec.abi == "linux"
     want = prot & 7
-    mstart = trunc_page(res.ret)
+    mstart = trunc_page(res.ret or 0)
     if grows:
         bsd_len = res.bsd["args"][1] if res.bsd else span
         if bsd_len != span:
@@ -353,6 +353,7 @@ def do_brk(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Compariso
         st.origin = "running"
         return Comparison(hx(tret), hx(res.ret), None, res.ret)
     st.origin = "running"
+    assert st.model_brk0 is not None and st.trace_brk0 is not None and st.trace_brk is not None
     model_want = st.model_brk0 + (want - st.trace_brk0)
     if model_want < 0:
         model_want = 0
@@ -385,6 +386,7 @@ def do_break(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Compari
         st.trace_brk0 = st.trace_brk = trunc_page(want)
         notes.append(f"break: heap origin assumed at {st.trace_brk0:#x} (kdump shows no "
                      "query of the break)")
+    assert st.model_brk0 is not None and st.trace_brk0 is not None and st.trace_brk is not None
     model_want = max(0, st.model_brk0 + (want - st.trace_brk0))
     res = st.abi.obreak(model_want)
     out = rp.compare(rec, res, "break", notes)

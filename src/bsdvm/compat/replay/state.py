@@ -32,7 +32,7 @@ class PState:
     abi: Any                        # LinuxABI or NativeABI on `proc`
     ties: Ties
     fds: dict[int, FdInfo] = field(default_factory=dict)
-    pids: set[int | None] = field(default_factory=set)
+    pids: set[Any] = field(default_factory=set)
     origin: str = "spawn"           # spawn / fork / vfork / thread / exec / running
     trace_brk0: int | None = None   # the heap origin in the trace
     trace_brk: int | None = None    # the trace's current break
