@@ -138,6 +138,9 @@ def demo(arch, physmem, swap, root, sysctls, as_json, show):
                 out["show"] = _views(k, show)
             click.echo(json_mod.dumps(out, indent=1, default=str))
             return
+        if show:                # the views asked for, in FreeBSD's formats, instead of the tables
+            _print_views(_views(k, show))
+            return
         for p in procs:
             con.print(_maps_table(p, f"procstat -v {p.pid}"))
         t = Table(title="vmstat counters that moved")
@@ -147,7 +150,6 @@ def demo(arch, physmem, swap, root, sysctls, as_json, show):
         for name, (old, new) in sorted(vmstat_diff(before, k.vmstat()).items()):
             t.add_row(name, str(old), str(new))
         con.print(t)
-        _print_views(_views(k, show))
 
 
 @main.command()
@@ -177,6 +179,8 @@ def run(scenario, arch, physmem, swap, root, sysctls, as_json, show, uid):
             if show:
                 out["show"] = _views(k, show)
             click.echo(json_mod.dumps(out, indent=1, default=str))
+        elif show:              # the views asked for, in FreeBSD's formats, instead of the tables
+            _print_views(_views(k, show))
         else:
             for q in procs:
                 con.print(_maps_table(q, f"procstat -v {q.pid}"))
@@ -186,7 +190,6 @@ def run(scenario, arch, physmem, swap, root, sysctls, as_json, show, uid):
             for name, v in sorted(k.vmstat().items()):
                 t.add_row(name, str(v))
             con.print(t)
-            _print_views(_views(k, show))
     sys.exit(rc)
 
 
