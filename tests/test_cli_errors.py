@@ -135,3 +135,18 @@ def test_sysctl_command_without_names():
     r = CliRunner().invoke(main, ["sysctl"])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "name a node (or a subtree), or give -a" in r.output
+
+
+@pytest.mark.parametrize("cmd", KERNEL_COMMANDS)
+def test_memory_the_host_cannot_give_is_a_usage_error(cmd, files, monkeypatch):
+    """A size the host cannot back (mmap of the page frames fails with ENOMEM) ends the same way."""
+    import errno
+    import os
+
+    import bsdvm.cli_types
+
+    def refuse(*a, **kw):
+        raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM))
+    monkeypatch.setattr(bsdvm.cli_types, "Kernel", refuse)
+    assert_usage_error(command(cmd, files) + ["--physmem", "100T"], "--physmem 100T",
+                       "cannot boot the model")

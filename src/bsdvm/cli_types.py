@@ -53,7 +53,7 @@ class SizeType(click.ParamType):
 
 
 def _human(n: int) -> str:
-    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+    for unit, size in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
         if n >= size and n % size == 0:
             return f"{n // size}{unit}"
     return f"{n} bytes"
@@ -256,8 +256,10 @@ def boot_kernel(arch: str, physmem: int, swap: int, root: str | None,
     """
     try:
         k = Kernel(arch=arch, physmem=physmem, swap=swap, root=root)
-    except (ValueError, OSError) as e:
-        raise click.UsageError(f"cannot boot the model with these options: {e}") from None
+    except (ValueError, OSError, MemoryError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else (str(e) or type(e).__name__)
+        raise click.UsageError(f"cannot boot the model with --arch {arch} --physmem {_human(physmem)} "
+                               f"--swap {_human(swap)}: {why}") from None
     try:
         for name, value in sysctls:
             apply_sysctl(k, name, value, "'--sysctl'")
