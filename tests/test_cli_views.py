@@ -135,3 +135,14 @@ def test_shell_completion_script_and_show_completion():
     r = invoke([], prog_name="bsdvm", env={"_BSDVM_COMPLETE": "bash_complete",
                                            "COMP_WORDS": "bsdvm sy", "COMP_CWORD": "1"})
     assert "plain,sysctl" in r.output
+
+
+def test_replay_json_with_show_is_one_json_document(tmp_path):
+    tr = tmp_path / "t.trace"
+    tr.write_text("mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+                  "0x7f0000000000\n")
+    r = invoke(["replay", str(tr), "--json", "--show", "vmstat,sysctl"] + SMALL)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["calls_replayed"] == 1 and set(d["show"]) == {"vmstat", "sysctl"}
+    assert "total VM faults taken" in d["show"]["vmstat"]

@@ -157,6 +157,11 @@ def test_trace_with_garbage_lines_reports_how_many_and_the_first(tmp_path):
     assert d["unparsed_lines"]["first"][1] == {"line": 5, "text": GARBAGE[1]}
     # the garbage changes nothing in the verdict
     assert (d["agreements"], d["by_design"], d["unexplained"]) == (5, 3, 1)
+    out = tmp_path / "mixed.html"
+    assert invoke(["replay", str(p), "--report", str(out)] + SMALL).exit_code == 0
+    rep = _Report()
+    rep.feed(out.read_text())
+    assert "Lines not recognised" in rep.h2 and GARBAGE[1] in rep.text
 
 
 def test_kdump_noise_is_counted_but_dump_continuations_are_not():

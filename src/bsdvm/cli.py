@@ -233,17 +233,11 @@ def replay(trace, arch, physmem, swap, root, sysctls, as_json, show, fmt, uid, t
             f"record (formats tried: {', '.join(parsed.formats_tried)}); {HOW_TO_RECORD}",
             param_hint="'TRACE'")
     with boot_kernel(arch, physmem, swap, root, sysctls) as k:
-        res = run_replay(k, parsed, trace, as_json=as_json and not show, uid=uid, touch=touch,
+        res = run_replay(k, parsed, trace, as_json=as_json, uid=uid, touch=touch,
                          report_path=report_path, limit=limit, all_calls=all_calls,
-                         console=_console())
-        if show:
-            views = _views(k, show, procstats=res.final_procstat)
-            if as_json:
-                out = res.to_json(all_calls=True)
-                out["show"] = views
-                click.echo(json_mod.dumps(out, indent=1, default=str))
-            else:
-                _print_views(views)
+                         console=_console(),
+                         views=(lambda r: _views(k, show, procstats=r.final_procstat)) if show
+                         else None)
     sys.exit(exit_status(res, strict))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as json_mod
 import os
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -39,7 +40,8 @@ def exit_status(result: ReplayResult, strict: bool) -> int:
 
 def run_replay(kernel: Any, trace: ParsedTrace, trace_path: str, *, as_json: bool, uid: int = 0,
                touch: str = "evidence", report_path: str | None = None, limit: int = 40,
-               all_calls: bool = False, console: Console | None = None) -> ReplayResult:
+               all_calls: bool = False, console: Console | None = None,
+               views: Callable[[ReplayResult], dict[str, str]] | None = None) -> ReplayResult:
     """Replay `trace` on `kernel`, print the verdict (text, or JSON with `as_json`) and write the
     HTML report when `report_path` is given.
 
@@ -54,6 +56,8 @@ def run_replay(kernel: Any, trace: ParsedTrace, trace_path: str, *, as_json: boo
         limit: how many differing calls the text output lists.
         all_calls: list every call, not only those that differ.
         console: where the tables go (default: stdout).
+        views: called with the result, returns the --show views (name -> text) to print after the
+            tables, or to add to the JSON under "show".
 
     Returns:
         the ReplayResult; its summary also carries the trace's facts (path, format, records,
@@ -92,11 +96,17 @@ def run_replay(kernel: Any, trace: ParsedTrace, trace_path: str, *, as_json: boo
         out["vmstat_moved"] = {n: list(v) for n, v in moved.items()}
         if report_path:
             out["report"] = os.fspath(report_path)
+        if views is not None:
+            out["show"] = views(res)
         print(json_mod.dumps(out, indent=1, default=str))
         return res
     _print_text(con, res, trace, moved, limit, all_calls)
     if report_path:
         con.print(f"report written to {escape(os.fspath(report_path))}")
+    if views is not None:
+        for name, text in views(res).items():
+            print(f"--- {name} ---")
+            print(text)
     return res
 
 
