@@ -146,3 +146,13 @@ def test_replay_json_with_show_is_one_json_document(tmp_path):
     d = json.loads(r.output)
     assert d["calls_replayed"] == 1 and set(d["show"]) == {"vmstat", "sysctl"}
     assert "total VM faults taken" in d["show"]["vmstat"]
+
+
+def test_shell_completion_of_sysctl_names():
+    r = invoke([], prog_name="bsdvm", env={"_BSDVM_COMPLETE": "bash_complete",
+                                           "COMP_WORDS": "bsdvm sysctl vm.max_", "COMP_CWORD": "2"})
+    assert r.output.splitlines() == ["plain,vm.max_proc_mmap", "plain,vm.max_wired"]
+    r = invoke([], prog_name="bsdvm", env={"_BSDVM_COMPLETE": "bash_complete",
+                                           "COMP_WORDS": "bsdvm demo --sysctl kern.sg",
+                                           "COMP_CWORD": "3"})
+    assert r.output.splitlines() == ["plain,kern.sgrowsiz="]

@@ -78,6 +78,15 @@ def _sysctl_int(text: str) -> int:
     return int(text.strip(), 0)
 
 
+def _complete_sysctl_names(incomplete: str, suffix: str = "") -> list[Any]:
+    """Shell completion of sysctl names: the nodes of a minimal kernel (the tree's names do not
+    depend on the memory sizes)."""
+    from click.shell_completion import CompletionItem
+    with Kernel(physmem=MIN_PHYSMEM, swap=0, pagedaemon=False) as k:
+        names = k.sysctl_tree.names()
+    return [CompletionItem(n + suffix) for n in names if n.startswith(incomplete)]
+
+
 class SysctlSetting(click.ParamType):
     """A sysctl setting `NAME=VALUE`; the value is an integer (decimal, or 0x.. hexadecimal).
     Converts to (name, value).  Whether the kernel has the node and accepts the value is checked by
@@ -98,6 +107,10 @@ class SysctlSetting(click.ParamType):
         except ValueError:
             self.fail(f"{name}: {val!r} is not an integer (sysctl values are integers)", param, ctx)
 
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[Any]:
+        return _complete_sysctl_names(incomplete, "=")
+
 
 class SysctlQuery(click.ParamType):
     """A `sysctl` command argument: `NAME` (a node or a subtree) or `NAME=VALUE`.  Converts to
@@ -115,6 +128,10 @@ class SysctlQuery(click.ParamType):
         if not name:
             self.fail("an empty sysctl name", param, ctx)
         return name, None
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[Any]:
+        return _complete_sysctl_names(incomplete)
 
 
 class ViewList(click.ParamType):
