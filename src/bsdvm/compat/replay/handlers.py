@@ -69,7 +69,7 @@ def do_mmap(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparis
         maddr, flags = place(rp, st, rec, addr, span, flags, fixed, fixed_bit, t_ok, notes)
     fd = -1 if anon else rp.model_fd(st, rec, offset + length, notes)
     if anon and a.get("fd", -1) != -1 and not lin:
-        fd = a.get("fd")
+        fd = a.get("fd", -1)
     res = st.abi.mmap(maddr, length, prot, flags, fd, offset)
     cmp = rp.compare(rec, res, "mmap", notes)
     mret = res.ret if res.errno is None else None
