@@ -151,6 +151,8 @@ class Replayer:
         return st
 
     def state_of(self, rec: Record) -> PState:
+        """The state of the record's process, creating it (spawn, or a fork inferred from the process
+        that was forking or active last) when the pid is new."""
         pid = rec.pid if rec.pid is not None else (self.main_pid or 0)
         st = self.states.get(pid)
         if st is not None:
@@ -223,9 +225,11 @@ class Replayer:
 
     # -- model helpers -----------------------------------------------------------------------
     def vm_map(self, st):
+        """The model process's vm_map (read-only use: placements and overlaps)."""
         return st.proc.proc.p_vmspace.vm_map
 
     def model_free(self, st, a: int, b: int) -> bool:
+        """True when model range [a, b) is inside the map and entirely unmapped."""
         m = self.vm_map(st)
         if a < m.min_offset or b > m.max_offset or b <= a:
             return False
@@ -248,6 +252,7 @@ class Replayer:
         return out
 
     def hint_ok(self, st, a: int, length: int) -> bool:
+        """True when [a, a + length) lies within the model map's bounds."""
         m = self.vm_map(st)
         return m.min_offset <= a and a + length <= m.max_offset
 
@@ -301,6 +306,7 @@ class Replayer:
         return out
 
     def point(self, st, a: int) -> int:
+        """Trace address `a` translated through the ties (unchanged when untied)."""
         m = st.ties.translate(trunc_page(a))
         return a if m is None else m + (a & PAGE_MASK)
 
@@ -308,6 +314,9 @@ class Replayer:
     _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
     def model_fd(self, st: PState, rec: Record, need: int, notes: list) -> int:
+        """The model descriptor standing for the record's `fd`, opened on demand on the trace's file
+        (copied from the host) or on a stand-in of at least `need` bytes; a descriptor the
+        model lacks (EBADF) when the trace failed on an unknown one."""
         a = rec.args
         fd = a.get("fd")
         if fd is None or fd < 0:
@@ -402,6 +411,7 @@ class Replayer:
 
     # -- touching ----------------------------------------------------------------------------
     def touch_pages(self, st, start: int, npages: int, write: bool) -> None:
+        """Fault in up to touch_limit pages from `start` (read, or write); stops at the first fault."""
         p = st.proc
         for i in range(min(npages, self.touch_limit)):
             a = start + i * PAGE_SIZE
@@ -415,6 +425,7 @@ class Replayer:
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> ReplayResult:
+        """Replay every record in order; returns the ReplayResult."""
         recs = self.records
         n = len(recs)
         ncalls = sum(1 for r in recs if r.kind == "call") or 1
@@ -551,6 +562,7 @@ class Replayer:
     # -- calls ----------------------------------------------------------------------------------
     @staticmethod
     def trace_result(rec: Record) -> str:
+        """The trace's result as text: the errno name, '?', a hex address or a number."""
         if rec.errno:
             return rec.errno
         if rec.ret is None:

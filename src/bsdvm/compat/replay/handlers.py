@@ -42,6 +42,8 @@ MEMORY_CALLS: dict[str, dict[str, str]] = {
 
 # -- mmap --------------------------------------------------------------------------------------
 def do_mmap(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """mmap (Linux mmap/mmap2 through the Linux layer, FreeBSD mmap natively): placement translated
+    (fixed, hint), file opened; afterwards the mapping is tied, or the model resynced."""
     a = rec.args
     lin = rec.abi == "linux"
     addr = a.get("addr") or 0
@@ -239,6 +241,7 @@ def range_call(rp: Replayer, st: PState, rec: Record, notes: list[str], what: st
 
 
 def do_munmap(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """munmap over the model runs; the trace's range is untied when it succeeded."""
     out, _ = range_call(rp, st, rec, notes, "munmap", st.abi.munmap)
     if rec.errno is None:
         a = rec.args
@@ -247,6 +250,7 @@ def do_munmap(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Compar
 
 
 def do_mprotect(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """mprotect (and pkey_mprotect, the key ignored) over the model runs."""
     prot = rec.args.get("prot") or 0
     if rec.name == "pkey_mprotect":
         notes.append(f"pkey {rec.args.get('pkey')}: ignored (no protection keys in FreeBSD 7)")
@@ -256,12 +260,14 @@ def do_mprotect(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comp
 
 
 def do_madvise(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """madvise over the model runs."""
     adv = rec.args.get("advice") or 0
     out, _ = range_call(rp, st, rec, notes, "madvise", lambda m, n: st.abi.madvise(m, n, adv))
     return out
 
 
 def do_minherit(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """minherit (FreeBSD traces) over the model runs."""
     inh = rec.args.get("inherit") or 0
     out, _ = range_call(rp, st, rec, notes, "minherit",
                          lambda m, n: st.abi.minherit(m, n, inh))
@@ -269,6 +275,8 @@ def do_minherit(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comp
 
 
 def do_mincore(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """mincore over the model runs; with --touch, pages the trace shows resident are faulted first;
+    residency differences are noted, not counted."""
     vec = rec.args.get("vec")
     if rp.touch != "none" and rec.errno is None and isinstance(vec, list):
         runs = rp.runs(st, rec.args["addr"], rec.args["length"], notes, fill_gaps=True)
@@ -299,33 +307,39 @@ def touch_evidence(rp: Replayer, st: PState, rec: Record, runs: list[tuple[int, 
 
 
 def do_mlock(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """mlock over the model runs."""
     out, _ = range_call(rp, st, rec, notes, "mlock", st.abi.mlock)
     return out
 
 
 def do_mlock2(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """Linux mlock2 over the model runs (flags through the Linux layer)."""
     fl = rec.args.get("flags") or 0
     out, _ = range_call(rp, st, rec, notes, "mlock", lambda m, n: st.abi.mlock2(m, n, fl))
     return out
 
 
 def do_munlock(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """munlock over the model runs."""
     out, _ = range_call(rp, st, rec, notes, "munlock", st.abi.munlock)
     return out
 
 
 def do_msync(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """msync over the model runs."""
     fl = rec.args.get("flags") or 0
     out, _ = range_call(rp, st, rec, notes, "msync", lambda m, n: st.abi.msync(m, n, fl))
     return out
 
 
 def do_mlockall(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """mlockall."""
     res = st.abi.mlockall(rec.args.get("flags") or 0)
     return rp.compare(rec, res, "mlockall", notes)
 
 
 def do_munlockall(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """munlockall."""
     res = st.abi.munlockall()
     return rp.compare(rec, res, "munlockall", notes)
 
@@ -404,6 +418,8 @@ def do_break(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Compari
 # -- mremap --------------------------------------------------------------------------------
 
 def do_mremap(rp: Replayer, st: PState, rec: Record, notes: list[str]) -> Comparison:
+    """Linux mremap through the Linux layer (which only shrinks); when the trace grew or moved the
+    mapping and the model did not, the model follows with a fresh anonymous region."""
     a = rec.args
     addr = a.get("addr") or 0
     old = a.get("old_length") or 0
