@@ -17,24 +17,7 @@ from typing import Any
 
 import click
 
-from .arch import parse_size
-
-
-class SizeType(click.ParamType):
-    """A memory size such as 64M, 1G, 4096."""
-
-    name = "SIZE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            n = parse_size(value)
-        except (TypeError, ValueError) as e:
-            self.fail(f"{value!r} is not a size ({e})", param, ctx)
-        if n < 256 * 1024:
-            self.fail(f"{value!r} is too small (at least 256K)", param, ctx)
-        return n
+from .cli_types import OutputFile, PHYSMEM, SWAP, UID
 
 
 class EnvType(click.ParamType):
@@ -49,21 +32,6 @@ class EnvType(click.ParamType):
         if not sep or not name or "\0" in value:
             self.fail(f"{value!r} is not NAME=VALUE", param, ctx)
         return name, val
-
-
-class IdType(click.ParamType):
-    """A uid or gid: 0 .. 2**32-2."""
-
-    name = "ID"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        try:
-            n = int(value, 10) if isinstance(value, str) else int(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not 0 <= n < 0xFFFFFFFF:
-            self.fail(f"{value!r} is out of range", param, ctx)
-        return n
 
 
 def find_program(name: str, path_env: str | None) -> str | None:
@@ -131,18 +99,18 @@ def write_stats(path: str, k: Any, status: int, wall: float, prog: str) -> None:
 
 @click.command("exec", context_settings={"ignore_unknown_options": True,
                                          "allow_interspersed_args": False})
-@click.option("--uid", type=IdType(), default=None, help="user id (default: yours)")
-@click.option("--gid", type=IdType(), default=None, help="group id (default: yours)")
+@click.option("--uid", type=UID, default=None, help="user id (default: yours)")
+@click.option("--gid", type=UID, default=None, help="group id (default: yours)")
 @click.option("--rw", "rw_dirs", multiple=True,
               type=click.Path(exists=True, file_okay=False, dir_okay=True),
               help="host directory the program may write (repeatable)")
-@click.option("--physmem", type=SizeType(), default="256M", show_default=True)
-@click.option("--swap", type=SizeType(), default="512M", show_default=True)
+@click.option("--physmem", type=PHYSMEM, default="256M", show_default=True)
+@click.option("--swap", type=SWAP, default="512M", show_default=True)
 @click.option("--env", "env", multiple=True, type=EnvType(), help="NAME=VALUE added to the "
               "environment (repeatable)")
-@click.option("--stats", "stats_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--stats", "stats_path", type=OutputFile(),
               default=None, help="write run statistics as JSON")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--report", "report_path", type=OutputFile(),
               default=None, help="write an HTML report")
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
