@@ -261,28 +261,91 @@ BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}
 
 # What programs run by `bsdvm exec` meet on top of DIFFERENCES: the runner's own choices.
 EXEC_DIFFERENCES: tuple[Difference, ...] = (
-    Difference('EXEC-STDIO', situation="the command's stdin/stdout/stderr", freebsd='seen by the program as pipes (`fstat` S_IFIFO, `lseek` ESPIPE, TCGETS ENOTTY), whatever the host descriptor is', linux='the terminal or file itself',
-               rule='bsdvm exec (kern/host_stdio.py)', differential=False),
-    Difference('EXEC-VFORK', situation='`vfork`, `clone(CLONE_VM|CLONE_VFORK)` (posix_spawn)', freebsd='a fork: the child gets a copy of the memory, so what it writes before execve is not seen by the parent', linux='shared memory, the parent suspended until exec/exit',
-               rule='linux_fork.c (threads are not modelled)', differential=False),
-    Difference('EXEC-THREADS', situation='threads: `clone` with CLONE_VM otherwise or CLONE_THREAD, `clone3`', freebsd='ENOSYS, listed in `--stats`', linux='a new thread',
-               rule='linux_clone', differential=False),
-    Difference('EXEC-FUTEX', situation='`futex`', freebsd='WAIT compares the word (EAGAIN when it differs) and otherwise sleeps until the word changes; WAKE wakes nobody (one thread per process); timeouts are not modelled', linux='full futexes',
-               rule='linux_futex.c', differential=False),
-    Difference('EXEC-XATTR', situation='extended attributes (`getxattr`...)', freebsd="EOPNOTSUPP once the file is found (the later FreeBSD answer; 7.x's linux_dummy.c said ENOSYS)", linux='the attribute, or ENODATA',
-               rule='linux_xattr.c', differential=False),
-    Difference('EXEC-SIGNAL-LATE', situation='a caught signal sent to a process preempted in the middle of its code', freebsd='delivered when the process next enters the kernel (a system call or a fault); default actions at once', linux='at the next return to user mode',
-               rule='kern/sched_run.py', differential=False),
-    Difference('EXEC-RESTART', situation='a blocking call (pipe read/write, `wait4`, `futex`) interrupted by a caught signal', freebsd='always restarted after the handler (as with SA_RESTART)', linux='EINTR unless SA_RESTART',
-               rule='ERESTART in kern/sched_run.py', differential=False),
-    Difference('EXEC-JOBCTL', situation='job-control signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) and terminals', freebsd='discarded; no controlling terminal (`tcsetpgrp` and job control are not modelled)', linux='the process stops',
-               rule='kern_sig.c', differential=False),
-    Difference('EXEC-CORE', situation='a death by a core-dumping signal', freebsd='status without the core flag (no core files are written)', linux='the core flag when a core was dumped',
-               rule='kern_sig.c sigexit', differential=False),
-    Difference('EXEC-RUSAGE', situation="`wait4`'s rusage", freebsd='zero', linux="the child's usage",
-               rule='kern_exit.c', differential=False),
-    Difference('EXEC-CPU', situation='the CPU', freebsd="Unicorn's x86-64 model (qemu64: no AVX); `cpuid` and AT_HWCAP answer what that model has", linux='the host CPU',
-               rule='amd64/cpu.py', differential=False),
+    Difference(
+        'EXEC-STDIO',
+        situation="the command's stdin/stdout/stderr",
+        freebsd=('seen by the program as pipes (`fstat` S_IFIFO, `lseek` ESPIPE, '
+                 'TCGETS ENOTTY), whatever the host descriptor is'),
+        linux='the terminal or file itself',
+        rule='bsdvm exec (kern/host_stdio.py)',
+        differential=False),
+    Difference(
+        'EXEC-VFORK',
+        situation='`vfork`, `clone(CLONE_VM|CLONE_VFORK)` (posix_spawn)',
+        freebsd=('a fork: the child gets a copy of the memory, so what it writes '
+                 'before execve is not seen by the parent'),
+        linux='shared memory, the parent suspended until exec/exit',
+        rule='linux_fork.c (threads are not modelled)',
+        differential=False),
+    Difference(
+        'EXEC-THREADS',
+        situation='threads: `clone` with CLONE_VM otherwise or CLONE_THREAD, `clone3`',
+        freebsd='ENOSYS, listed in `--stats`',
+        linux='a new thread',
+        rule='linux_clone',
+        differential=False),
+    Difference(
+        'EXEC-FUTEX',
+        situation='`futex`',
+        freebsd=('WAIT compares the word (EAGAIN when it differs) and otherwise '
+                 'sleeps until the word changes; WAKE wakes nobody (one thread per'
+                 ' process); timeouts are not modelled'),
+        linux='full futexes',
+        rule='linux_futex.c',
+        differential=False),
+    Difference(
+        'EXEC-XATTR',
+        situation='extended attributes (`getxattr`...)',
+        freebsd=('EOPNOTSUPP once the file is found (the later FreeBSD answer; '
+                 "7.x's linux_dummy.c said ENOSYS)"),
+        linux='the attribute, or ENODATA',
+        rule='linux_xattr.c',
+        differential=False),
+    Difference(
+        'EXEC-SIGNAL-LATE',
+        situation='a caught signal sent to a process preempted in the middle of its code',
+        freebsd=('delivered when the process next enters the kernel (a system call'
+                 ' or a fault); default actions at once'),
+        linux='at the next return to user mode',
+        rule='kern/sched_run.py',
+        differential=False),
+    Difference(
+        'EXEC-RESTART',
+        situation=('a blocking call (pipe read/write, `wait4`, `futex`) '
+                   'interrupted by a caught signal'),
+        freebsd='always restarted after the handler (as with SA_RESTART)',
+        linux='EINTR unless SA_RESTART',
+        rule='ERESTART in kern/sched_run.py',
+        differential=False),
+    Difference(
+        'EXEC-JOBCTL',
+        situation='job-control signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) and terminals',
+        freebsd='discarded; no controlling terminal (`tcsetpgrp` and job control are not modelled)',
+        linux='the process stops',
+        rule='kern_sig.c',
+        differential=False),
+    Difference(
+        'EXEC-CORE',
+        situation='a death by a core-dumping signal',
+        freebsd='status without the core flag (no core files are written)',
+        linux='the core flag when a core was dumped',
+        rule='kern_sig.c sigexit',
+        differential=False),
+    Difference(
+        'EXEC-RUSAGE',
+        situation="`wait4`'s rusage",
+        freebsd='zero',
+        linux="the child's usage",
+        rule='kern_exit.c',
+        differential=False),
+    Difference(
+        'EXEC-CPU',
+        situation='the CPU',
+        freebsd=("Unicorn's x86-64 model (qemu64: no AVX); `cpuid` and AT_HWCAP "
+                 'answer what that model has'),
+        linux='the host CPU',
+        rule='amd64/cpu.py',
+        differential=False),
 )
 
 
@@ -379,11 +442,11 @@ def render_markdown() -> str:
             "Real programs meet every difference above (FreeBSD 7's answers: `mremap` growth ENOMEM, "
             "non-root `mlock` EPERM, `mmap` of length 0, `munmap` over a hole EINVAL, SIGSEGV rather "
             "than SIGBUS beyond EOF...), plus these choices of the runner itself:\n",
-            "| id | situation | bsdvm exec | Linux | where |",
-            "| --- | --- | --- | --- | --- |"]
+            "| situation | bsdvm exec | Linux | where (id) |",
+            "| --- | --- | --- | --- |"]
     for d in EXEC_DIFFERENCES:
-        out.append(f"| {d.id} | {_cell(d.situation)} | {_cell(d.freebsd)} | {_cell(d.linux)} | "
-                   f"{_cell(d.rule)} |")
+        out.append(f"| {_cell(d.situation)} | {_cell(d.freebsd)} | {_cell(d.linux)} | "
+                   f"{_cell(d.rule)} ({d.id.lower()}) |")
     return "\n".join(out) + "\n"
 
 
