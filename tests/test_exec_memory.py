@@ -55,3 +55,25 @@ def test_translated_code_is_dropped_when_its_frame_is_reused(tmp_path):
     r = run_guest([build("recycle_code"), str(code)])
     assert r.exit_code == 0, r.stderr
     assert r.stdout == b"first=1 second=2\n"
+
+
+def test_a_memory_device_mapping_reaches_the_device_memory(tmp_path):
+    import os
+
+    from bsdvm import Kernel
+    from bsdvm.kern.host_stdio import attach_stdio
+    prog = build("devmem", static=True)
+    k = Kernel(physmem="32M", swap="32M", root=str(tmp_path))
+    k.mount("/prog", os.path.dirname(prog), rdonly=True)
+    dev = k.make_dev("membench", "64K")
+    dev.si_memory[4096:4096 + 6] = b"hello\0"
+    out = tmp_path / "out"
+    with open(out, "wb") as f, open(os.devnull, "rb") as null:
+        p = k.spawn(uid=0)
+        attach_stdio(p.proc, (null.fileno(), f.fileno(), f.fileno()))
+        p.execve("/prog/" + os.path.basename(prog), ["devmem", "/dev/membench"])
+        status = k.run()
+    k.close()
+    assert status == 0, out.read_bytes()
+    assert out.read_bytes() == b"device says: hello\n"
+    assert bytes(dev.si_memory[100:122]) == b"written by the program"

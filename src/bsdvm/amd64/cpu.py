@@ -34,13 +34,17 @@ from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN
                      UC_TLB_VIRTUAL, Uc, UcError)
 from unicorn import x86_const as X
 
-from ..vm.param import VM_PROT_EXECUTE, VM_PROT_WRITE
+from ..vm.param import PG_FICTITIOUS, VM_PROT_EXECUTE, VM_PROT_WRITE
 
 if TYPE_CHECKING:
     from ..kern.proc import Proc
 
 # Translated-code buffer per instance: Unicorn reserves 1 GiB of address space otherwise.
 TCG_BUFFER_SIZE = 64 << 20
+# Device memory (a memory device's si_memory) is mapped into the CPU's physical address space above
+# RAM, one slot per device: a fictitious page's phys_addr is an offset into its device's memory.
+DEVICE_BASE = 1 << 44
+DEVICE_SLOT = 1 << 36
 FIRST_GROW_FILLS = 1024         # the first fill count at which the TLB is flushed to let it grow
 MAX_GROW_FILLS = 1 << 24
 
@@ -101,6 +105,9 @@ class Cpu:
         self.exec_frames: set[int] = set()
         self.pmap: Any = None
         self.ptes: dict[int, Any] = {}
+        self.dev_base: dict[int, int] = {}          # id(cdev) -> where its memory is mapped
+        for cdev in list(kernel.devices.values()):
+            self.map_device(cdev)
         self.attach_vmspace()
         uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
         uc.hook_add(UC_HOOK_INSN, self._syscall_hook, None, 1, 0, X.UC_X86_INS_SYSCALL)
@@ -115,6 +122,22 @@ class Cpu:
         self.ptes = self.pmap.ptes
         self.pmap.on_invalidate = self.invalidate
         self.tlb_stale = True
+
+    def map_device(self, cdev: Any) -> int | None:
+        """Map a memory device's buffer into this CPU (once); its base address, or None for a
+        device without memory."""
+        base = self.dev_base.get(id(cdev))
+        if base is not None:
+            return base
+        mem = getattr(cdev, "si_memory", None)
+        if mem is None or len(mem) == 0:
+            return None
+        from ..vm.page import buffer_address
+        base = DEVICE_BASE + len(self.dev_base) * DEVICE_SLOT
+        self.uc.mem_map_ptr(base, len(mem), UC_PROT_ALL, buffer_address(mem))
+        self.dev_base[id(cdev)] = base
+        self.dev_keep = getattr(self, "dev_keep", []) + [cdev]      # the buffer must outlive us
+        return base
 
     def invalidate(self, vpn: int) -> None:
         """pmap_invalidate_page: the translation of page vpn was removed or reduced.  Only a page
@@ -160,12 +183,21 @@ class Cpu:
             if pte.prot & VM_PROT_WRITE and (access == UC_MEM_WRITE or pte.mod):
                 perms |= UC_PROT_WRITE
                 pte.mod = True
-            paddr = pte.page.phys_addr
-            if access == UC_MEM_FETCH:
-                perms |= UC_PROT_EXEC
+            page = pte.page
+            paddr = page.phys_addr
+            if page.flags & PG_FICTITIOUS:
+                base = self.dev_base.get(id(page.object.handle)) if page.object else None
+                if base is None:
+                    # a device made after this CPU: its memory is not in the CPU (SIGBUS)
+                    self.fault_info = (7, 2, vaddr)
+                    return False
+                paddr += base
+            elif access == UC_MEM_FETCH:
                 if paddr not in self.exec_frames:
                     self.exec_frames.add(paddr)
                     self.kernel.exec_frames.setdefault(paddr, set()).add(self)
+            if access == UC_MEM_FETCH:
+                perms |= UC_PROT_EXEC
             self.fills += 1
             vpn = vaddr >> 12
             if self.fills >= self._grow_at:
