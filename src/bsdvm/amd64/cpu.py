@@ -173,9 +173,8 @@ class Cpu:
             pte = self.ptes.get(vaddr >> 12)
             if (pte is None or (access == UC_MEM_WRITE and not pte.prot & VM_PROT_WRITE)
                     or (access == UC_MEM_FETCH and not pte.prot & VM_PROT_EXECUTE)):
-                from .trap import trap_pfault
                 self.faults += 1
-                pte = trap_pfault(self, vaddr, access)
+                pte = _trap.trap_pfault(self, vaddr, access)
                 if pte is None:
                     return False
             pte.ref = True
@@ -226,8 +225,7 @@ class Cpu:
     # -- system calls and exceptions ------------------------------------------------------------
     def _syscall_hook(self, uc: Uc, _data: Any) -> None:
         try:
-            from .trap import syscall
-            syscall(self)
+            _trap.syscall(self)
             if self.tlb_stale:
                 self.flush_tlb()
         except BaseException as e:
@@ -237,8 +235,7 @@ class Cpu:
 
     def _intr_hook(self, uc: Uc, intno: int, _data: Any) -> None:
         try:
-            from .trap import trap_exception
-            self.fault_info = trap_exception(self, intno)
+            self.fault_info = _trap.trap_exception(self, intno)
             self.stop_reason = STOP_TRAP
             uc.emu_stop()
         except BaseException as e:
@@ -342,3 +339,6 @@ class Cpu:
         self.exec_frames.clear()
         self.pmap = None
         self.ptes = {}
+
+
+from . import trap as _trap  # noqa: E402  (trap imports this module's constants)
