@@ -103,3 +103,21 @@ def test_processes_can_be_inspected_during_and_after_the_run():
     assert status == 0 and p.exit_status == 0
     assert seen and all(n > 3 for _, n, _ in seen)
     assert any(e.path == prog for e in p.maps_at_exit())
+
+
+def test_closing_the_kernel_mid_run_kills_the_programs_and_frees_every_frame():
+    from bsdvm import Kernel
+    from bsdvm.kern.host_stdio import attach_stdio
+    prog = build("fork_mem")
+    k = Kernel(physmem="64M", swap="64M", host_root=True)
+    with open(os.devnull, "wb") as null:
+        p = k.spawn(uid=os.getuid())
+        attach_stdio(p.proc, (null.fileno(), null.fileno(), null.fileno()))
+        p.execve(prog, [prog])
+        slices = []
+        assert k.run(on_slice=lambda kernel: slices.append(1) or len(slices) == 3) is None
+        assert len(k.processes()) >= 1
+        k.check_invariants()
+        k.close()
+    assert p.exit_status == 9                      # SIGKILL
+    assert k.phys.free_count == k.phys.npages - k.phys.kernel_wired
