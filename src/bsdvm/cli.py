@@ -182,5 +182,10 @@ def replay(trace, arch, physmem, swap, root, as_json, fmt, uid, touch, report_pa
                      all_calls=all_calls, console=_console()))
 
 
+from .sweep.cli import sweep_command  # noqa: E402 -- its own module (issue 11); pandas/Dask load lazily
+
+main.add_command(sweep_command)
+
+
 if __name__ == "__main__":
     main()
