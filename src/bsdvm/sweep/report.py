@@ -64,17 +64,17 @@ def _varying(df: pd.DataFrame) -> list[str]:
     return [c for c in cols if df[c].nunique(dropna=True) > 1]
 
 
-def _curve_figure(ok: pd.DataFrame, ys: list[tuple[str, str]], title: str) -> Any:
+def _curve_figure(ok: pd.DataFrame, ys: list[tuple[str, str, float]], title: str) -> Any:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     varying = _varying(ok)
     fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 3.4), squeeze=False)
     ticks = sorted(ok["physmem"].unique())
-    for ax, (col, ylabel) in zip(axes[0], ys, strict=True):
+    for ax, (col, ylabel, scale) in zip(axes[0], ys, strict=True):
         for label, g in ok.groupby(ok.apply(lambda r: _series_label(r, varying), axis=1), sort=True):
             g = g.sort_values("physmem")
-            ax.plot(g["physmem"].astype(float), g[col].astype(float), marker="o", label=label)
+            ax.plot(g["physmem"].astype(float), g[col].astype(float) / scale, marker="o", label=label)
         ax.set_xscale("log", base=2)
         ax.set_xticks([float(t) for t in ticks])
         ax.set_xticklabels([size_label(int(t)) for t in ticks], fontsize=8)
@@ -132,11 +132,11 @@ def render_report(df: pd.DataFrame) -> str:
         out.append(f"<h2>{html.escape(str(kind))}: {html.escape(str(name))}</h2>")
         gok = g[g["status"] == "ok"]
         if len(gok):
-            out.append(_img(_curve_figure(gok, [("v_vm_faults", "page faults"),
-                                                ("page_outs", "page-outs (swap + vnode pages)")],
+            out.append(_img(_curve_figure(gok, [("v_vm_faults", "page faults", 1),
+                                                ("page_outs", "page-outs (swap + vnode pages)", 1)],
                                           f"{name}: working-set curve"), f"{name} working-set curve"))
-            out.append(_img(_curve_figure(gok, [("wall_s", "wall time (s)"),
-                                                ("peak_resident", "peak resident (bytes)")],
+            out.append(_img(_curve_figure(gok, [("wall_s", "wall time (s)", 1),
+                                                ("peak_resident", "peak resident (MiB)", 1 << 20)],
                                           f"{name}: wall time and peak resident"),
                             f"{name} wall time"))
         else:
