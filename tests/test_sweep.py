@@ -224,8 +224,11 @@ def test_missing_out_or_workload_is_a_usage_error(inputs, tmp_path):
     assert r.exit_code == 2 and "no workload" in r.output
 
 
-def test_unreachable_scheduler_is_an_error_not_a_traceback(inputs, tmp_path):
+def test_unreachable_scheduler_is_an_error_not_a_traceback(inputs, tmp_path, monkeypatch):
     import socket
+
+    from bsdvm.sweep import engine
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT", "2s")
     with socket.socket() as s:             # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -34,6 +34,7 @@ RESULTS_PARQUET = "results.parquet"
 RESULTS_CSV = "results.csv"
 REPORT_HTML = "report.html"
 CHECKPOINT_EVERY_S = 2.0
+CONNECT_TIMEOUT = "10s"                 # how long to wait for a --scheduler that does not answer
 
 _INT_COLUMNS = ("physmem", "swap", "uid", "exit_status", "calls_replayed", "agreements",
                 "disagreements") + COUNTER_COLUMNS
@@ -95,7 +96,7 @@ def save_results(out: str, df: pd.DataFrame) -> None:
 def _make_client(scheduler: str | None, workers: int | None) -> tuple[Client, list[Any]]:
     from distributed import Client, LocalCluster
     if scheduler is not None:
-        client = Client(scheduler, timeout="20s")
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         return client, [client]
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=None, silence_logs=logging.ERROR)

@@ -27,7 +27,7 @@ ROW_LIMIT = 500          # job rows listed per workload table
 def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -69,7 +69,8 @@ def _curve_figure(ok: pd.DataFrame, ys: list[tuple[str, str, float]], title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     varying = _varying(ok)
-    fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 3.6), squeeze=False,
+                             layout="constrained")
     ticks = sorted(ok["physmem"].unique())
     for ax, (col, ylabel, scale) in zip(axes[0], ys, strict=True):
         for label, g in ok.groupby(ok.apply(lambda r: _series_label(r, varying), axis=1), sort=True):
@@ -93,7 +94,7 @@ def _agreement_figure(per_trace: list[tuple[str, float, float]]) -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     n = len(per_trace)
-    fig, ax = plt.subplots(figsize=(10, max(1.6, 0.3 * n + 1.0)))
+    fig, ax = plt.subplots(figsize=(10, max(1.6, 0.3 * n + 1.0)), layout="constrained")
     ys = list(range(n))[::-1]
     ax.barh(ys, [100 * m for _, m, _ in per_trace], color="#59b35a", label="mean over configurations")
     ax.scatter([100 * lo for _, _, lo in per_trace], ys, color="#d9534f", zorder=3, label="worst")
