@@ -117,8 +117,8 @@ def sweep_command(args: tuple[str, ...], out: str | None, exec_cmds: tuple[str, 
     sysctl = dict(sysctls) if sysctls else None
     try:
         workloads = workloads_from(list(exec_cmds), list(replay) + more_replay, list(run) + more_run)
-        axes = dict(physmem=physmem, swap=swap, arch=arch, uid=uid, sysctl=sysctl, timeout=timeout,
-                    out=out)
+        axes: dict[str, Any] = dict(physmem=physmem, swap=swap, arch=arch, uid=uid, sysctl=sysctl,
+                                    timeout=timeout, out=out)
         if plans:
             plan = load_plan(plans[0], extra_workloads=workloads, **axes)
         else:

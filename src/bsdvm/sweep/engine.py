@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from .jobs import (COUNTER_COLUMNS, RESULT_COLUMNS, STATUS_FAILED, STATUS_OK, failed_row, run_job)
 from .plan import Job, Plan
@@ -38,7 +38,7 @@ CONNECT_TIMEOUT = "10s"                 # how long to wait for a --scheduler tha
 
 _INT_COLUMNS = ("physmem", "swap", "uid", "exit_status", "calls_replayed", "agreements",
                 "disagreements") + COUNTER_COLUMNS
-_FLOAT_COLUMNS = ("agreement_rate", "wall_s")
+_FLOAT_COLUMNS = ("agreement_rate", "wall_s", "cpu_s")
 
 
 @dataclass

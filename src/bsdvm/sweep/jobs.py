@@ -38,7 +38,7 @@ OUTCOME_COLUMNS = ("exit_status", "calls_replayed", "agreements", "disagreements
 COUNTER_COLUMNS = COUNTER_NAMES + ("page_ins", "page_outs", "peak_resident", "peak_swap")
 RESULT_COLUMNS = ("job_key", "workload", "kind", "arch", "physmem", "physmem_label", "swap",
                   "swap_label", "uid", "sysctl", "status") + OUTCOME_COLUMNS + COUNTER_COLUMNS + \
-                 ("wall_s", "error", "worker", "started", "bsdvm_version")
+                 ("wall_s", "cpu_s", "error", "worker", "started", "bsdvm_version")
 
 
 class JobTimeout(BaseException):
@@ -147,7 +147,7 @@ def run_job(job: Job, payload: bytes | None = None, timeout: float | None = None
     row.update(worker=f"{socket.gethostname()}:{os.getpid()}",
                started=datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
     c = job.config
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     dog = _Watchdog(timeout)
     kernel: Kernel | None = None
     meter: Meter | None = None
@@ -185,4 +185,5 @@ def run_job(job: Job, payload: bytes | None = None, timeout: float | None = None
             if row["status"] == STATUS_OK:
                 row.update(status=STATUS_FAILED, error=f"Kernel.close: {type(e).__name__}: {e}")
     row["wall_s"] = time.perf_counter() - t0
+    row["cpu_s"] = time.thread_time() - cpu0         # this thread's CPU: wall above it is waiting
     return row

@@ -174,9 +174,9 @@ class Plan:
         """Every point of the axes, arch varying slowest and physmem fastest."""
         names = list(self.sysctl)
         out = []
-        for a, uid, swap, *vals, pm in itertools.product(self.arch, self.uid, self.swap,
-                                                          *(self.sysctl[n] for n in names),
-                                                          self.physmem):
+        for a, uid, swap, vals, pm in itertools.product(self.arch, self.uid, self.swap,
+                                                         itertools.product(*(self.sysctl[n] for n in names)),
+                                                         self.physmem):
             out.append(Config(a, pm, swap, uid, tuple(zip(names, vals, strict=True))))
         return out
 
