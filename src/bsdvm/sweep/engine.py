@@ -173,8 +173,12 @@ def _run_on(client: Client, plan: Plan, todo: list[Job], new_rows: dict[str, dic
             job = futures[f]
             if f.status == "finished":
                 row = f.result()
+            elif f.status == "cancelled":
+                continue                 # not done: the next run does it
             else:                        # the task itself failed: its worker died, or unpickling
                 exc = f.exception()
+                if isinstance(exc, KeyboardInterrupt):
+                    continue             # Ctrl-C reached the worker too: not a result of the job
                 row = failed_row(job, f"{type(exc).__name__}: {exc} (the Dask task failed)")
             f.release()
             new_rows[job.key] = row
