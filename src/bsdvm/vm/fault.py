@@ -378,7 +378,8 @@ def copyin(m, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
     once: page views are joined straight into the result."""
     ptes = m.pmap.ptes
-    parts = []
+    parts: list = []
+    viewed = 0                  # parts[viewed:] are still views of page frames
     pos = 0
     retried = -1
     while pos < n:
@@ -388,6 +389,11 @@ def copyin(m, addr: int, n: int) -> bytes:
         if pte is None:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, False)
+            # A fault may free pages already viewed (the sequential cache-behind, the page
+            # daemon) and hand their frames to other pages: copy what was viewed first.
+            if viewed < len(parts):
+                parts[viewed:] = [b"".join(parts[viewed:])]
+                viewed = len(parts)
             rv = vm_fault(m, va, VM_PROT_READ, VM_FAULT_NORMAL)
             if rv != KERN_SUCCESS:
                 raise UserFault(va, rv, False)

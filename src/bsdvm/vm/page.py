@@ -1,26 +1,65 @@
 """vm_page.c: physical page frames, the page queues and the global counters (struct vmmeter).
 
-Model: a fixed number of page frames (`PhysMem.npages`).  A frame's bytes exist only while the
-frame holds a page (lazy, like the kernel's PG_ZERO pool: a newly allocated page is zero).
+Model: physical memory is one host buffer of `PhysMem.npages` page frames (an anonymous host
+mapping, so the host backs only the frames ever touched).  Frame f has the fixed physical address
+`phys_base + f * PAGE_SIZE`; the first `kernel_wired` frames are the kernel's own (PAGE-4) and
+never hold a managed page.  A managed `VmPage` names its frame (`phys_addr`) and sees its bytes
+through `data`, a writable memoryview of that frame's slice of the buffer.  Freeing a page returns
+its frame to the free list; a page comes out of `alloc` zero-filled -- a frame never used before is
+zero already (the host buffer starts zeroed), a recycled frame is zeroed on allocation, as
+vm_page_alloc hands out a non-PG_ZERO page that the caller zeroes.  Zeroing on allocation rather
+than on free costs nothing for frames never reused (process exit, kernel shutdown).
+Fictitious (device) pages look into their device's own buffer instead; `phys_addr` is then the
+device's physical address (the d_mmap result).
+
+What a CPU emulator needs to map guest memory onto the host: `PhysMem.memory` (the buffer),
+`PhysMem.host_address` (its address in this process) and `PhysMem.size` (bytes); a managed page's
+host address is `host_address + (page.phys_addr - phys_base)`.  `buffer_address` gives the host
+address of any writable buffer (a device's si_memory).
+
 Invariants: v_free_count + (pages held by objects, wired kernel pages included) == npages;
+v_free_count == frames on the free list + frames never handed out; a frame backs at most one page;
 a page is on at most one queue; a wired page (wire_count > 0) is on no queue; v_wire_count counts
 wired managed pages once each, fictitious (device) pages never.  May call: nothing above it.
 """
 from __future__ import annotations
 
-from .param import (PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE, PQ_NONE)
+import ctypes
+import mmap
+
+from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
+                    PQ_NONE)
 
 ZERO_PAGE = bytes(PAGE_SIZE)
 
 
-class VmPage:
-    __slots__ = ("object", "pindex", "data", "valid", "dirty", "flags", "wire_count", "hold_count",
-                 "queue", "act_count", "pv", "swapblk")
+def host_buffer(nbytes: int) -> mmap.mmap | bytearray:
+    """A zero-filled, writable host buffer of nbytes that the host backs lazily (an anonymous
+    mapping; only touched pages cost host memory).  An empty size gets an empty bytearray, since
+    the host cannot map zero bytes."""
+    if nbytes == 0:
+        return bytearray()
+    return mmap.mmap(-1, nbytes)
 
-    def __init__(self, obj, pindex, data, flags=0):
+
+def buffer_address(buf) -> int:
+    """The address of a writable buffer's first byte in this (host) process, for code that hands
+    memory to native code (a CPU emulator mapping guest pages).  The buffer must outlive the use of
+    the address; 0 for an empty buffer."""
+    if len(buf) == 0:
+        return 0
+    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+
+
+class VmPage:
+    __slots__ = ("object", "pindex", "data", "phys_addr", "valid", "dirty", "flags", "wire_count",
+                 "hold_count", "queue", "act_count", "pv", "swapblk")
+
+    def __init__(self, obj, pindex, data, flags=0, phys_addr: int = 0):
         self.object = obj
         self.pindex = pindex
-        self.data = data            # bytearray (managed) or memoryview into device memory
+        self.data = data            # memoryview of the frame (managed) or of device memory
+        self.phys_addr = phys_addr  # the frame's physical address (device: the d_mmap address)
         self.valid = False
         self.dirty = False
         self.flags = flags
@@ -52,12 +91,19 @@ class PhysMem:
     """The page allocator and queues.  `counters` holds the event counts of struct vmmeter; the
     gauges (v_free_count, v_wire_count, ...) are derived from the queues so they cannot drift."""
 
-    def __init__(self, npages: int, kernel_wired: int):
+    def __init__(self, npages: int, kernel_wired: int, phys_base: int = 0):
         if kernel_wired >= npages:
             raise ValueError("physmem too small for the kernel's own wired pages")
         self.npages = npages
         self.kernel_wired = kernel_wired        # boot-time wired kernel memory (PAGE-4)
         self.free_count = npages - kernel_wired
+        self.phys_base = phys_base              # physical address of frame 0
+        self.size = npages * PAGE_SIZE
+        self.memory = host_buffer(self.size)    # every frame's bytes, frame f at f * PAGE_SIZE
+        self._view = memoryview(self.memory)
+        self._free_frames: list[int] = []       # freed frames, reused first (LIFO: still warm)
+        self._next_frame = kernel_wired         # frames from here on were never handed out
+        self._host_address: int | None = None
         self.user_wire_count = 0                # managed pages with wire_count > 0
         self.active = {}                        # page -> None, in LRU order
         self.inactive = {}
@@ -70,6 +116,13 @@ class PhysMem:
     def v_wire_count(self) -> int:
         return self.kernel_wired + self.user_wire_count
 
+    @property
+    def host_address(self) -> int:
+        """The host address of frame 0's first byte (see the module comment)."""
+        if self._host_address is None:
+            self._host_address = buffer_address(self.memory)
+        return self._host_address
+
     # -- allocation -----------------------------------------------------------------------------
     def alloc(self, obj, pindex) -> VmPage | None:
         """vm_page_alloc: a zero-filled page, or None when no frame can be had even after the
@@ -79,7 +132,17 @@ class PhysMem:
         if self.free_count == 0:
             return None
         self.free_count -= 1
-        m = VmPage(obj, pindex, bytearray(PAGE_SIZE))
+        if self._free_frames:
+            frame = self._free_frames.pop()
+            off = frame << PAGE_SHIFT
+            data = self._view[off:off + PAGE_SIZE]
+            data[:] = ZERO_PAGE                 # a recycled frame still holds its last page
+        else:
+            frame = self._next_frame
+            self._next_frame += 1
+            off = frame << PAGE_SHIFT
+            data = self._view[off:off + PAGE_SIZE]
+        m = VmPage(obj, pindex, data, 0, self.phys_base + off)
         obj.pages[pindex] = m
         obj.resident_page_count += 1
         if self.pagedaemon is not None and self.free_count < self.free_min:
@@ -104,6 +167,7 @@ class PhysMem:
             m.wire_count = 0
         self._dequeue(m)
         m.data = None
+        self._free_frames.append((m.phys_addr - self.phys_base) >> PAGE_SHIFT)
         self.free_count += 1
         self.counters["v_tfree"] += 1
 

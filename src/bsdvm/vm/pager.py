@@ -312,7 +312,7 @@ class Pagers:
         if err:
             return None
         m = VmPage(obj, pindex, memoryview(cdev.si_memory)[paddr:paddr + PAGE_SIZE],
-                   PG_FICTITIOUS)
+                   PG_FICTITIOUS, paddr)
         m.valid = True
         obj.pages[pindex] = m
         obj.resident_page_count += 1
