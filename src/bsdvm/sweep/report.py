@@ -143,7 +143,7 @@ def render_report(df: pd.DataFrame) -> str:
         else:
             out.append('<p class="bad">no job of this workload succeeded</p>')
         varying = _varying(g)
-        g = g.sort_values(["physmem"])
+        g = g.sort_values(["physmem"] + varying, kind="stable")
         outcome = "agreement" if kind == "replay" else "exit status"
         rows = []
         for _, r in g.head(ROW_LIMIT).iterrows():
