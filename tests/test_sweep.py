@@ -243,3 +243,36 @@ def test_python_api_returns_plan_ordered_dataframe_without_out_dir(client, input
     assert isinstance(df, pd.DataFrame)
     assert list(df["physmem_label"]) == ["4M", "1M", "2M"]
     assert df["physmem"].dtype == "Int64" and df["wall_s"].dtype == "float64"
+
+
+def test_ctrl_c_cancels_the_command_cleanly_and_keeps_finished_jobs(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    busy = tmp_path / "busy.py"
+    busy.write_text("import time\nt = time.monotonic()\nwhile time.monotonic() - t < 0.7:\n"
+                    "    p.mem_read(p.mmap(0, 4096, 1, mman.MAP_ANON | mman.MAP_PRIVATE), 1)\n")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen([sys.executable, "-m", "bsdvm.cli", "sweep", "--out", str(out), "--run",
+                             str(busy), "--physmem", "1M", "--uid", ",".join(map(str, range(40))),
+                             "--workers", "1"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "results.parquet").exists():      # the first checkpoint: jobs are running
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)                  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "cancelled: finished jobs are saved" in err and "Traceback" not in err
+    df = load_results(str(out))
+    assert 0 < len(df) < 40 and set(df["status"]) == {"ok"}

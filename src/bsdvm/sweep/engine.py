@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -98,8 +100,16 @@ def _make_client(scheduler: str | None, workers: int | None) -> tuple[Client, li
     if scheduler is not None:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         return client, [client]
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+    # Ctrl-C in a terminal reaches the whole process group: the worker processes are started with
+    # SIGINT ignored (kept across exec), so only this process reacts, cancels and closes them
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, old)
     client = Client(cluster)
     return client, [client, cluster]
 

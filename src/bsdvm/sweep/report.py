@@ -22,6 +22,7 @@ import pandas as pd  # type: ignore[import-untyped]
 from .plan import size_label
 
 ROW_LIMIT = 500          # job rows listed per workload table
+LEGEND_LIMIT = 10        # more lines than this in a plot: no legend (the table names them)
 
 
 def _png(fig: Any) -> str:
@@ -72,8 +73,12 @@ def _curve_figure(ok: pd.DataFrame, ys: list[tuple[str, str, float]], title: str
     fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 3.6), squeeze=False,
                              layout="constrained")
     ticks = sorted(ok["physmem"].unique())
+    series = ok.apply(lambda r: _series_label(r, varying), axis=1)
+    nseries = series.nunique()
+    if varying and nseries > LEGEND_LIMIT:
+        title += f" ({nseries} configurations, one line each)"
     for ax, (col, ylabel, scale) in zip(axes[0], ys, strict=True):
-        for label, g in ok.groupby(ok.apply(lambda r: _series_label(r, varying), axis=1), sort=True):
+        for label, g in ok.groupby(series, sort=True):
             g = g.sort_values("physmem")
             ax.plot(g["physmem"].astype(float), g[col].astype(float) / scale, marker="o", label=label)
         ax.set_xscale("log", base=2)
@@ -83,7 +88,7 @@ def _curve_figure(ok: pd.DataFrame, ys: list[tuple[str, str, float]], title: str
         ax.set_xlabel("physmem")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        if varying:
+        if varying and nseries <= LEGEND_LIMIT:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return fig
