@@ -75,6 +75,12 @@ class MapEntry:
         return self.end - self.start
 
 
+# amd64's 48-bit virtual addresses: bits 63..47 must all equal bit 47.  Everything between the
+# two canonical halves is the non-canonical hole.
+_AMD64_HOLE_START = 0x0000800000000000
+_AMD64_HOLE_END = 0xFFFF800000000000
+
+
 def _index(x) -> int:
     return operator.index(x)
 
@@ -98,6 +104,16 @@ def _signed(x, bits: int, err: int = errno_mod.EINVAL) -> int:
 
 def _cint(x) -> int:
     return _signed(x, 32)
+
+
+def _id_t(x) -> int:
+    """A uid_t or gid_t (32-bit unsigned): -1 is 0xffffffff (chown's "leave it"), -2 is
+    0xfffffffe (nobody), a value no uid_t holds is EINVAL.  The one conversion used for every
+    user and group id a caller passes (spawn, chown)."""
+    return _fit(x, 32)
+
+
+INT_MAX = 0x7FFFFFFF
 
 
 def _cfd(x) -> int:
@@ -208,16 +224,18 @@ class Process:
             self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length,
                           vec=self._word(vec))
             return None
-        n = (length + PAGE_SIZE - 1) // PAGE_SIZE
+        # the pages the kernel covers: round_page(len) wraps at the word size, as in C
+        n = ((length + PAGE_SIZE - 1) & self.kernel.arch.word_mask) // PAGE_SIZE
         with self.kernel.giant:
             self._live()
             mapped = self.proc.p_vmspace.vm_map.size
-            # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM
-            # before a byte is written, so do not allocate it.
-            hv = sys_mmap.ByteVector(min(n, atop(mapped) + 1), fill)
+            # Most of a vector larger than the mapped memory is never written (the call fails
+            # with ENOMEM first), so only that much is allocated up front; a range running past
+            # the last entry (MIN-4) succeeds and still gets one byte per page.
+            hv = sys_mmap.ByteVector(n, fill, preallocate=atop(mapped) + 1)
             self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length, vec=hv)
             self.last_mincore_outside = hv.outside
-            return bytes(hv.buf[:n])
+            return hv.contents()
 
     def mlock(self, addr, length) -> None:
         self._syscall(sys_mmap.mlock, "mlock", addr=self._word(addr), len=self._word(length))
@@ -248,12 +266,18 @@ class Process:
         self._syscall(sys_unix.obreak, "obreak", nsize=self._word(nsize))
 
     def brk_base(self) -> int:
-        """Where the data segment (and so the break) begins: vm_daddr."""
-        return self.proc.p_vmspace.vm_daddr
+        """Where the data segment (and so the break) begins: vm_daddr.  ProcessLookupError
+        (ESRCH) once the process has exited."""
+        with self.kernel.giant:
+            self._live()
+            return self.proc.p_vmspace.vm_daddr
 
     def brk_current(self) -> int:
-        vms = self.proc.p_vmspace
-        return vms.vm_daddr + (vms.vm_dsize << 12)
+        """The current break: vm_daddr + vm_dsize pages.  ProcessLookupError once exited."""
+        with self.kernel.giant:
+            self._live()
+            vms = self.proc.p_vmspace
+            return vms.vm_daddr + (vms.vm_dsize << 12)
 
     # -- user memory ---------------------------------------------------------------------------
     def _fault(self, uf: UserFault):
@@ -265,6 +289,11 @@ class Process:
             if knob == 1 or (knob == 0 and self.proc.p_osrel < 700004):
                 return BusError(uf.addr, signal_mod.SIGBUS, "BUS_PAGE_FAULT", uf.write)
             return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_ACCERR", uf.write)
+        if k.arch.name == "amd64" and _AMD64_HOLE_START <= uf.addr < _AMD64_HOLE_END:
+            # A non-canonical address raises #GP, not #PF: trap() (amd64 trap.c, T_PROTFLT in
+            # user mode) sends SIGBUS/BUS_OBJERR.  FreeBSD's si_addr is then the instruction
+            # pointer; the model has none and reports the data address.
+            return BusError(uf.addr, signal_mod.SIGBUS, "BUS_OBJERR", uf.write)
         return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
 
     def _access(self, fn, addr, arg):
@@ -283,6 +312,11 @@ class Process:
                     # give up after three kills with a Python MemoryError.)
                     if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
                         raise self._fault(uf) from None
+                except BaseException:
+                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
+                    # but not yet queued, so the gauges add up (docs/errata.md)
+                    k.phys.requeue_strays(k.objects.values())
+                    raise
 
     def mem_read(self, addr, size) -> bytes:
         addr = self._word(addr)
@@ -317,6 +351,7 @@ class Process:
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
+            self._live()
             cur, mx = self.proc.p_limit[which]
             return cur, mx
 
@@ -431,14 +466,15 @@ class Process:
         return self._vfs_call(name, do)
 
     def read(self, fd, n):
-        n = _index(n)
-        if n < 0:
+        # size_t nbyte; FreeBSD 7's read(2) refuses nbyte > INT_MAX with EINVAL
+        n = self._word(n)
+        if n > INT_MAX:
             _raise(errno_mod.EINVAL, "read")
         return self._rw("read", fd, lambda fp: descrip.fo_read(fp, n))
 
     def pread(self, fd, n, offset):
-        n, offset = _index(n), _off(offset)
-        if n < 0 or offset < 0:
+        n, offset = self._word(n), _off(offset)
+        if n > INT_MAX or offset < 0:
             _raise(errno_mod.EINVAL, "pread")
         return self._rw("pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
 
@@ -524,7 +560,7 @@ class Process:
         return self._vfs_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
 
     def chown(self, path, uid, gid):
-        uid, gid = _index(uid), _index(gid)
+        uid, gid = _id_t(uid), _id_t(gid)
         return self._vfs_call("chown",
                          lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
 
