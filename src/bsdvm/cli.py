@@ -291,6 +291,9 @@ def sysctl_cmd(names, all_nodes, descriptions, values_only, names_only, arch, ph
                 click.echo(str(v) if values_only else f"{n}: {v}")
 
 
+from .sweep.cli import sweep_command  # noqa: E402 -- its own module (issue 11); pandas/Dask load lazily
+
+main.add_command(sweep_command)
 from .cli_exec import exec_cmd as _exec_cmd  # noqa: E402  (bsdvm exec: its own module)
 main.add_command(_exec_cmd)
 
