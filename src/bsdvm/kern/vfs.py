@@ -101,6 +101,22 @@ class Vattr:
     va_blocksize: int = 4096    # the preferred I/O size
 
 
+class HostTime(float):
+    """A timestamp taken from the host: float seconds like every model time, plus `ns`, the exact
+    nanoseconds the host reported (a float cannot hold them), so a stat shows the host's time to the
+    nanosecond.  A time the model sets is a plain float."""
+    __slots__ = ("ns",)
+
+    def __new__(cls, ns: int) -> "HostTime":
+        t = super().__new__(cls, ns / 1e9)
+        t.ns = ns
+        return t
+
+
+def _host_times(st: os.stat_result) -> tuple[HostTime, HostTime, HostTime]:
+    return HostTime(st.st_atime_ns), HostTime(st.st_mtime_ns), HostTime(st.st_ctime_ns)
+
+
 @dataclass(eq=False)
 class Meta:
     """The inode-like part of a file that the model, not the host, owns."""
@@ -370,10 +386,10 @@ class VFS:
             if fs == "hostfs":
                 st = b.st
                 if b.host == b.mount.host_dir and not b.mount.hostattrs:
-                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, *_host_times(st), st.st_ino)
                 else:
                     m = Meta(st.st_uid, st.st_gid, _st.S_IMODE(st.st_mode), 0, st.st_nlink,
-                             st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                             *_host_times(st), st.st_ino)
             elif b.vtype == VDIR:
                 m = Meta(0, 0, 0o555, 0, 2, now, now, now, next(self._fileids))
             elif fs == "devfs":

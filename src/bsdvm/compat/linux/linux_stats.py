@@ -9,8 +9,8 @@ u32 stx_uid, u32 stx_gid, u16 stx_mode, u16 pad, u64 stx_ino, u64 stx_size, u64 
 u64 stx_attributes_mask, then atime, btime, ctime, mtime as (s64 sec, u32 nsec, s32 pad), then
 u32 rdev_major, rdev_minor, dev_major, dev_minor, u64 stx_mnt_id, and spare words to 256 bytes.
 
-Times are the model's (float seconds, so nanoseconds are exact to the float's resolution, ~0.25 us
-for present-day dates).  A statx caller gets every basic field (STATX_BASIC_STATS) and no birth time,
+Times taken from the host are exact to the nanosecond; times the model set are float seconds (exact
+to ~0.25 us for present-day dates).  A statx caller gets every basic field (STATX_BASIC_STATS) and no birth time,
 as FreeBSD's layer gives.  Invariants: bodies return FreeBSD errnos.  May call: kern.vfs_syscalls.
 """
 from __future__ import annotations
@@ -49,7 +49,12 @@ AT_STATX_SYNC_TYPE = 0x6000
 
 
 def timespec(t: float) -> tuple[int, int]:
-    """A float time as (seconds, nanoseconds) with 0 <= nanoseconds < 10**9."""
+    """A time as (seconds, nanoseconds) with 0 <= nanoseconds < 10**9: exact for a time taken from
+    the host (vfs.HostTime), to the float's resolution for one the model set."""
+    ns = getattr(t, "ns", None)
+    if ns is not None:
+        sec, nsec = divmod(ns, 10**9)
+        return sec, nsec
     sec = math.floor(t)
     nsec = min(int(round((t - sec) * 1e9)), 999_999_999)
     return sec, nsec
