@@ -106,6 +106,7 @@ class HostTime(float):
     nanoseconds the host reported (a float cannot hold them), so a stat shows the host's time to the
     nanosecond.  A time the model sets is a plain float."""
     __slots__ = ("ns",)
+    ns: int
 
     def __new__(cls, ns: int) -> "HostTime":
         t = super().__new__(cls, ns / 1e9)
@@ -1112,7 +1113,7 @@ class VFS:
         for mp in list(self._mounts.values()):
             if len(mp.model) == n + 1 and mp.model[:n] == model:
                 error, root = self._mount_root(mp, 0)
-                if error:
+                if error or root is None:
                     continue
                 entry = (mp.model[-1], VDIR, self._meta_for(root).fileid)
                 if mp.model[-1] in names:
