@@ -631,7 +631,16 @@ class VFS:
         return self._getvnode(node)
 
     def stat(self, cred: Ucred, path, follow: bool = True):
-        error, vp = self.namei(cred, path, follow)
+        error, node, _, _, _ = self._walk(cred, path, follow)
+        if error:
+            return error, None
+        with self.lock:
+            cached = node.key in self._vcache
+        if not cached and node.lower is None and node.mount.fstype == "hostfs" and node.st is not None:
+            # A host file no vnode stands for: its attributes are the lookup's own lstat and the
+            # model's metadata, as the vnode's would be -- without opening the host file for it.
+            return 0, self._stat_of_host_node(node)
+        error, vp = self._getvnode(node)
         if error:
             return error, None
         try:
@@ -640,6 +649,15 @@ class VFS:
             return _err(e), None
         finally:
             vrele(vp)
+
+    def _stat_of_host_node(self, node: _Node) -> SimpleNamespace:
+        st, m = node.st, self._meta_for(node)
+        m.nlink = st.st_nlink
+        return SimpleNamespace(
+            st_mode=_VTTOIF.get(node.vtype, 0) | m.mode, st_ino=m.fileid, st_dev=node.mount.mnt_id,
+            st_nlink=st.st_nlink, st_uid=m.uid, st_gid=m.gid, st_size=st.st_size, st_atime=m.atime,
+            st_mtime=m.mtime, st_ctime=m.ctime, st_flags=m.flags, st_blksize=st.st_blksize,
+            st_blocks=st.st_blocks, st_rdev=0)
 
     def readlink(self, cred: Ucred, path) -> tuple[int, str]:
         """VOP_READLINK of the symbolic link `path` (not followed): (errno, target); EINVAL when it
