@@ -432,3 +432,30 @@ def test_table_abi_dispatches_any_call_of_a_table_by_name(k):
         _ = abi.minherit                                                  # not a Linux call
     res = L.LinuxABI(p).mincore(p.maps()[0].start, 8192)
     assert res.ok and set(res.bsd["vec"]) <= {0, 1} and len(res.bsd["vec"]) == 2
+
+
+def test_table_abi_over_the_native_table_answers_as_native_abi():
+    """Replay's switch for kdump traces: TableABI(proc, freebsd_sysent) in place of NativeABI."""
+    from bsdvm import mman
+    from bsdvm.compat.linux.linux_abi import NativeABI, TableABI
+    from bsdvm.kern.init_sysent import freebsd_sysent
+
+    def run(make_abi):
+        with Kernel(physmem="32M", swap="16M") as k:
+            p = k.spawn()
+            abi = make_abi(p)
+            out = []
+            r = abi.mmap(0, 8 * 4096, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_PRIVATE | mman.MAP_ANON,
+                         -1, 0)
+            a = r.ret
+            p.mem_write(a, b"x" * 4096)
+            for res in (r, abi.mprotect(a, 4096, mman.PROT_READ), abi.madvise(a, 4096, 99),
+                        abi.minherit(a, 4096, mman.INHERIT_NONE), abi.mincore(a, 3 * 4096),
+                        abi.mlock(a, 4096), abi.munlock(a, 4096), abi.mlockall(7),
+                        abi.munlockall(), abi.msync(a, 4096, mman.MS_ASYNC),
+                        abi.obreak(p.brk_current() + 4096), abi.munmap(0x10000000, 4096),
+                        abi.munmap(a, 8 * 4096)):
+                out.append((res.ret, res.errno, res.bsd))
+            return out
+
+    assert run(lambda p: TableABI(p, freebsd_sysent)) == run(NativeABI)

@@ -155,6 +155,8 @@ class TableABI:
         res.why = rec.why
         if rec.bsd_call is not None:
             res.bsd = {"call": rec.bsd_call, "args": rec.bsd_args}
+        elif not self.linux_errnos:
+            res.bsd = {"call": name, "args": args}      # a native table: the call is the record
         if err:
             res.errno = self.errno_of(err)
         else:
@@ -171,7 +173,7 @@ class TableABI:
         # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM before
         # a byte is written, so do not allocate it.
         hv = ByteVector(max(0, min(n, atop(mapped) + 1)))
-        res = self.call("mincore", addr, length, 0, vec=hv)
+        res = self.call("mincore", addr, length, vec=hv)
         if res.ok:
             res.bsd = dict(res.bsd or {"call": "mincore", "args": (addr, length)},
                            vec=bytes(hv.buf[:n]))
