@@ -414,3 +414,15 @@ def kern_fcntl(td, fd: int, cmd: int, arg: int) -> int:
 def fcntl(td, uap) -> int:
     """fcntl(2) (92): see kern_fcntl."""
     return kern_fcntl(td, uap.fd, uap.cmd, uap.arg)
+
+
+def kern_fstat(td, fd: int):
+    """fo_stat of descriptor fd: (0, stat) or (errno, None)."""
+    fdp = td.td_proc.p_fd
+    error, fp = fdp.fget(fd)
+    if error:
+        return error, None
+    try:
+        return fo_stat(fp, td.td_proc.p_ucred)
+    finally:
+        fdp.fdrop(fp)

@@ -20,7 +20,7 @@ import math
 import struct
 from typing import Any
 
-from ...kern import vfs_syscalls
+from ...kern import descrip, vfs_syscalls
 from ...kern.sysent import CADDR_T, FD, INT, PATH, U_INT, Arg, Sysent
 from .linux_file import (L_AT_EMPTY_PATH, L_AT_FDCWD, L_AT_NO_AUTOMOUNT, L_AT_SYMLINK_NOFOLLOW,
                          out_uio)
@@ -98,7 +98,7 @@ def _statat(td: Any, dfd: int, path: bytes, flag: int) -> tuple[int, Any]:
     if not path and flag & L_AT_EMPTY_PATH:
         if dfd == L_AT_FDCWD:
             return vfs_syscalls.kern_statat(td, 0, vfs_syscalls.AT_FDCWD, b".")
-        return vfs_syscalls.kern_fstat(td, dfd)
+        return descrip.kern_fstat(td, dfd)
     bsd = vfs_syscalls.AT_SYMLINK_NOFOLLOW if flag & L_AT_SYMLINK_NOFOLLOW else 0
     return vfs_syscalls.kern_statat(td, bsd, dfd, path)
 
@@ -133,7 +133,7 @@ def linux_newlstat(td: Any, uap: Any) -> int:
 
 def linux_newfstat(td: Any, uap: Any) -> int:
     """linux_newfstat: struct stat of an open file."""
-    err, st = vfs_syscalls.kern_fstat(td, uap.fd)
+    err, st = descrip.kern_fstat(td, uap.fd)
     return _copyout_stat(td, err, st, uap.statbuf)
 
 
