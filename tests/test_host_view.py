@@ -69,8 +69,8 @@ def test_host_view_shows_host_files_with_host_attributes(hk, tree):
         assert (got["mode"], got["uid"], got["gid"], got["size"], got["nlink"], got["ino"]) == \
             (st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_ino), rel
         assert got["blocks"] == st.st_blocks and got["blksize"] == st.st_blksize
-        assert got["mtime"] == st.st_mtime_ns // 10**9
-        assert abs(got["mtime_nsec"] - st.st_mtime_ns % 10**9) < 1000
+        assert (got["mtime"], got["mtime_nsec"]) == divmod(st.st_mtime_ns, 10**9)
+        assert (got["ctime"], got["ctime_nsec"]) == divmod(st.st_ctime_ns, 10**9)
 
 
 def test_host_root_directory_keeps_its_host_owner_and_mode(hk):

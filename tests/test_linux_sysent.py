@@ -296,7 +296,7 @@ def test_newfstatat_and_statx_of_a_host_file_equal_os_stat(hk):
                                                host.st_blocks, host.st_blksize)
     for field in ("atime", "mtime", "ctime"):
         ns = getattr(host, f"st_{field}_ns")
-        assert got[field] == ns // 10**9 and abs(got[f"{field}_nsec"] - ns % 10**9) < 1000
+        assert (got[field], got[f"{field}_nsec"]) == divmod(ns, 10**9), field
     assert g.regs("statx", AT_FDCWD, g.cstr(path), 0, 0x7FF, g.buf + 8192) == (0, 0)
     raw = g.read(8192, 256)
     mask, blksize, _attrs, nlink, uid, gid, mode = struct.unpack_from("<IIQIIIH", raw)
@@ -306,8 +306,7 @@ def test_newfstatat_and_statx_of_a_host_file_equal_os_stat(hk):
     assert (nlink, uid, gid, mode, ino, size, blocks, blksize) == (
         host.st_nlink, host.st_uid, host.st_gid, host.st_mode, host.st_ino, host.st_size,
         host.st_blocks, host.st_blksize)
-    assert mtime_sec == host.st_mtime_ns // 10**9
-    assert abs(mtime_nsec - host.st_mtime_ns % 10**9) < 1000
+    assert (mtime_sec, mtime_nsec) == divmod(host.st_mtime_ns, 10**9)
     assert g.regs("statx", AT_FDCWD, g.cstr(path), 0, 0x80000000, g.buf)[0] == errno.EINVAL
 
 
@@ -433,3 +432,30 @@ def test_table_abi_dispatches_any_call_of_a_table_by_name(k):
         _ = abi.minherit                                                  # not a Linux call
     res = L.LinuxABI(p).mincore(p.maps()[0].start, 8192)
     assert res.ok and set(res.bsd["vec"]) <= {0, 1} and len(res.bsd["vec"]) == 2
+
+
+def test_table_abi_over_the_native_table_answers_as_native_abi():
+    """Replay's switch for kdump traces: TableABI(proc, freebsd_sysent) in place of NativeABI."""
+    from bsdvm import mman
+    from bsdvm.compat.linux.linux_abi import NativeABI, TableABI
+    freebsd_sysent = pytest.importorskip("bsdvm.kern.init_sysent").freebsd_sysent   # the table branch
+
+    def run(make_abi):
+        with Kernel(physmem="32M", swap="16M") as k:
+            p = k.spawn()
+            abi = make_abi(p)
+            out = []
+            r = abi.mmap(0, 8 * 4096, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_PRIVATE | mman.MAP_ANON,
+                         -1, 0)
+            a = r.ret
+            p.mem_write(a, b"x" * 4096)
+            for res in (r, abi.mprotect(a, 4096, mman.PROT_READ), abi.madvise(a, 4096, 99),
+                        abi.minherit(a, 4096, mman.INHERIT_NONE), abi.mincore(a, 3 * 4096),
+                        abi.mlock(a, 4096), abi.munlock(a, 4096), abi.mlockall(7),
+                        abi.munlockall(), abi.msync(a, 4096, mman.MS_ASYNC),
+                        abi.obreak(p.brk_current() + 4096), abi.munmap(0x10000000, 4096),
+                        abi.munmap(a, 8 * 4096)):
+                out.append((res.ret, res.errno, res.bsd))
+            return out
+
+    assert run(lambda p: TableABI(p, freebsd_sysent)) == run(NativeABI)

@@ -102,9 +102,10 @@ class Kernel:
         Every argument is checked before anything is created on the host: a bad value raises
         TypeError or ValueError (NotADirectoryError for a `root` that is not a directory,
         FileExistsError for a `swap_path` that exists), and a failure part-way through boot gives
-        back the swap file and temporary directories it had made.  host_root: the VFS shows the
-        host's / read-only (`bsdvm exec`'s view; root must be None or "/"), with each host
-        directory of `rw` writable at its own path.
+        back the swap file and temporary directories it had made.
+
+        host_root: the VFS shows the host's / read-only (`bsdvm exec`'s view; `root` must then be
+        None or "/"), with each host directory of `rw` writable at its own path.
         """
         # -- validate everything first: nothing on the host exists yet --------------------------
         arch_profile = arch_mod.get(arch)
@@ -112,8 +113,10 @@ class Kernel:
             if root not in (None, "/"):
                 raise ValueError("host_root shows the host's / itself: give no other root")
             root = "/"
-        self._host_root = host_root
-        self._rw = [os.path.realpath(d) for d in rw]
+        rw = [os.path.realpath(os.fspath(d)) for d in rw]
+        for d in rw:
+            if not os.path.isdir(d):
+                raise NotADirectoryError(errno_mod.ENOTDIR, "an rw directory is not a directory", d)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
         if npages < MIN_PHYSMEM // PAGE_SIZE:
             raise ValueError("physmem must be at least 256 KiB")
@@ -153,7 +156,7 @@ class Kernel:
             self.swap = swap_space
             if root is None:
                 root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
-            self._boot(root, npages, max_wired, pagedaemon)
+            self._boot(root, npages, max_wired, pagedaemon, host_root, rw)
         except BaseException:
             _cleanup(swap_space, self._own_root, self._host_fds)
             raise
@@ -161,7 +164,8 @@ class Kernel:
         self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root,
                                            self._host_fds)
 
-    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool) -> None:
+    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool,
+              host_root: bool = False, rw: list[str] | None = None) -> None:
         self.pager = Pagers(self)
         self.hooks = Hooks()
         self.vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
@@ -175,13 +179,13 @@ class Kernel:
         self.suser_enabled = True
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
-        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, rdonly=self._host_root,
-                           host_fds=self._host_fds)
+        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, host_fds=self._host_fds,
+                           rdonly=host_root)
         self.vfs.hooks = self.hooks
-        for hd in self._rw:
-            err = self.vfs.mount(hd, hd, hostattrs=True)
+        for d in rw or ():
+            err = self.vfs.mount(d, d, hostattrs=True)
             if err:
-                raise OSError(err, os.strerror(err), hd)
+                raise OSError(err, os.strerror(err), d)
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
         # running programs (kern_exec, amd64): zombies, exit statuses, frames executed by CPUs

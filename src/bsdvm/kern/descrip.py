@@ -376,8 +376,9 @@ def dup(td, uap) -> int:
 
 
 def dup2(td, uap) -> int:
-    """dup2(2) (90): uap.to_ made a copy of uap.from_ (closing what it held); returns uap.to_."""
-    err, fd = td.td_proc.p_fd.dupfd(getattr(uap, "from"), uap.to)
+    """dup2(u_int from, u_int to) (90): `to` made a copy of `from` (closing what it held); returns
+    `to`."""
+    err, fd = td.td_proc.p_fd.dupfd(uap.from_, uap.to)
     if not err:
         td.td_retval[0] = fd
     return err
@@ -413,3 +414,15 @@ def kern_fcntl(td, fd: int, cmd: int, arg: int) -> int:
 def fcntl(td, uap) -> int:
     """fcntl(2) (92): see kern_fcntl."""
     return kern_fcntl(td, uap.fd, uap.cmd, uap.arg)
+
+
+def kern_fstat(td, fd: int):
+    """fo_stat of descriptor fd: (0, stat) or (errno, None)."""
+    fdp = td.td_proc.p_fd
+    error, fp = fdp.fget(fd)
+    if error:
+        return error, None
+    try:
+        return fo_stat(fp, td.td_proc.p_ucred)
+    finally:
+        fdp.fdrop(fp)

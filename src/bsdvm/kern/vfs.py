@@ -106,6 +106,23 @@ class Vattr:
     va_blocksize: int = 4096    # the preferred I/O size
 
 
+class HostTime(float):
+    """A timestamp taken from the host: float seconds like every model time, plus `ns`, the exact
+    nanoseconds the host reported (a float cannot hold them), so a stat shows the host's time to the
+    nanosecond.  A time the model sets is a plain float."""
+    __slots__ = ("ns",)
+    ns: int
+
+    def __new__(cls, ns: int) -> "HostTime":
+        t = super().__new__(cls, ns / 1e9)
+        t.ns = ns
+        return t
+
+
+def _host_times(st: os.stat_result) -> tuple[HostTime, HostTime, HostTime]:
+    return HostTime(st.st_atime_ns), HostTime(st.st_mtime_ns), HostTime(st.st_ctime_ns)
+
+
 @dataclass(eq=False)
 class Meta:
     """The inode-like part of a file that the model, not the host, owns."""
@@ -292,7 +309,7 @@ def _err(e: OSError) -> int:
 
 class VFS:
     def __init__(self, root_host_dir, devices: dict | None = None, fail: FailPoints | None = None,
-                 vm_hooks=None, rdonly: bool = False, host_fds: set[int] | None = None) -> None:
+                 vm_hooks=None, host_fds: set[int] | None = None, rdonly: bool = False) -> None:
         root = os.path.realpath(os.fspath(root_host_dir))
         if not os.path.isdir(root):
             raise NotADirectoryError(f"root {root_host_dir!r} is not a directory")
@@ -381,10 +398,10 @@ class VFS:
             if fs == "hostfs":
                 st = b.st
                 if b.host == b.mount.host_dir and not b.mount.hostattrs:
-                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, *_host_times(st), st.st_ino)
                 else:
                     m = Meta(st.st_uid, st.st_gid, _st.S_IMODE(st.st_mode), 0, st.st_nlink,
-                             st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                             *_host_times(st), st.st_ino)
             elif b.vtype == VDIR:
                 m = Meta(0, 0, 0o555, 0, 2, now, now, now, next(self._fileids))
             elif fs == "devfs":
@@ -651,7 +668,16 @@ class VFS:
         return self._getvnode(node)
 
     def stat(self, cred: Ucred, path, follow: bool = True):
-        error, vp = self.namei(cred, path, follow)
+        error, node, _, _, _ = self._walk(cred, path, follow)
+        if error:
+            return error, None
+        with self.lock:
+            cached = node.key in self._vcache
+        if not cached and node.lower is None and node.mount.fstype == "hostfs" and node.st is not None:
+            # A host file no vnode stands for: its attributes are the lookup's own lstat and the
+            # model's metadata, as the vnode's would be -- without opening the host file for it.
+            return 0, self._stat_of_host_node(node)
+        error, vp = self._getvnode(node)
         if error:
             return error, None
         try:
@@ -660,6 +686,15 @@ class VFS:
             return _err(e), None
         finally:
             vrele(vp)
+
+    def _stat_of_host_node(self, node: _Node) -> SimpleNamespace:
+        st, m = node.st, self._meta_for(node)
+        m.nlink = st.st_nlink
+        return SimpleNamespace(
+            st_mode=_VTTOIF.get(node.vtype, 0) | m.mode, st_ino=m.fileid, st_dev=node.mount.mnt_id,
+            st_nlink=st.st_nlink, st_uid=m.uid, st_gid=m.gid, st_size=st.st_size, st_atime=m.atime,
+            st_mtime=m.mtime, st_ctime=m.ctime, st_flags=m.flags, st_blksize=st.st_blksize,
+            st_blocks=st.st_blocks, st_rdev=0)
 
     def readlink(self, cred: Ucred, path) -> tuple[int, str]:
         """VOP_READLINK of the symbolic link `path` (not followed): (errno, target); EINVAL when it
@@ -1134,7 +1169,7 @@ class VFS:
         for mp in list(self._mounts.values()):
             if len(mp.model) == n + 1 and mp.model[:n] == model:
                 error, root = self._mount_root(mp, 0)
-                if error:
+                if error or root is None:
                     continue
                 entry = (mp.model[-1], VDIR, self._meta_for(root).fileid)
                 if mp.model[-1] in names:

@@ -146,19 +146,6 @@ def kern_statat(td: Any, flag: int, dirfd: int, path: bytes) -> tuple[int, Any]:
     return _vfs_of(td).stat(td.td_proc.p_ucred, full, follow=not flag & AT_SYMLINK_NOFOLLOW)
 
 
-def kern_fstat(td: Any, fd: int) -> tuple[int, Any]:
-    """kern_fstat: (errno, stat) of an open file; a pipe end is a FIFO owned by the caller whose
-    st_size is the bytes waiting to be read (pipe_stat)."""
-    fdp = td.td_proc.p_fd
-    err, fp = fdp.fget(fd)
-    if err:
-        return err, None
-    try:
-        return descrip.fo_stat(fp, td.td_proc.p_ucred)
-    finally:
-        fdp.fdrop(fp)
-
-
 # -- links, access, removal ------------------------------------------------------------------------
 def kern_readlinkat(td: Any, dirfd: int, path: bytes, uio: Uio) -> int:
     """kern_readlinkat: the target of the symbolic link `path` (not NUL-terminated, truncated to

@@ -14,11 +14,13 @@ May call: kern.sysent (dispatch), the Linux table, the public Process API.
 """
 from __future__ import annotations
 
+import operator
 import os
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from ...kern.sysent import SysentTable, dispatch
+from ...kern.sysent import Kind, Sysent, SysentTable, dispatch
 from ...vm.mmap import ByteVector
 from ...vm.param import PAGE_SIZE, atop
 from .linux import bsd_to_linux_errno, errno_name
@@ -40,6 +42,38 @@ class LinuxResult:
         return self.errno is None
 
 
+# (name, low, high, mask, sign bit or 0, errno) per argument of an all-integer call, per arch: the
+# conversion of CType.from_python, unrolled for the calls replay makes by the hundred thousand
+_Plan = tuple[tuple[str, int, int, int, int, int], ...]
+
+
+def _plan(entry: Sysent, arch: Any) -> _Plan | None:
+    plan = []
+    for a in entry.args:
+        ct = a.ctype
+        if ct.kind is not Kind.INTEGER:
+            return None                 # paths and buffers: the general conversion
+        w = ct.width(arch)
+        plan.append((a.name, -(1 << (w - 1)), 1 << w, (1 << w) - 1,
+                     (1 << (w - 1)) if ct.signed else 0, ct.errno))
+    return tuple(plan)
+
+
+def _convert(plan: _Plan, args: tuple[Any, ...]) -> SimpleNamespace:
+    """CType.from_python for every argument (missing trailing ones are 0)."""
+    uap = SimpleNamespace()
+    n = len(args)
+    for i, (name, lo, hi, mask, sign, err) in enumerate(plan):
+        x = operator.index(args[i]) if i < n else 0
+        if not lo <= x < hi:
+            raise OSError(err, os.strerror(err), f"{x} does not fit the C type of {name}")
+        x &= mask
+        if sign and x & sign:
+            x -= sign << 1
+        setattr(uap, name, x)
+    return uap
+
+
 class TableABI:
     """Calls of one system-call table on one modelled process, by name, with positional arguments in
     the table's declaration order (missing trailing arguments are 0), each returning a LinuxResult.
@@ -58,8 +92,12 @@ class TableABI:
         if read_implies_exec is None:
             read_implies_exec = process.kernel.arch.name == "i386"
         self.read_implies_exec = read_implies_exec
+        self._errnames: dict[int, str] = {}
+        self._plans: dict[str, _Plan | None] = {}
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
         table = self.__dict__.get("table")
         if table is None or name not in table.by_name:
             raise AttributeError(name)
@@ -67,18 +105,31 @@ class TableABI:
 
     def errno_of(self, err: int) -> str:
         """The name the traced program would see for the FreeBSD errno `err`."""
-        name = errno_name(err)
-        return bsd_to_linux_errno(name) if self.linux_errnos else name
+        name = self._errnames.get(err)
+        if name is None:
+            name = errno_name(err)
+            if self.linux_errnos:
+                name = bsd_to_linux_errno(name)
+            self._errnames[err] = name
+        return name
 
     def call(self, name: str, *args: Any, vec: Any = None) -> LinuxResult:
         """Run the table's call `name` with `args`; `vec` (a host-side vm.mmap.ByteVector) stands for
         a mincore vector's user address."""
-        entry = self.table[name]
+        entry = self.table.by_name[name]
         res = LinuxResult()
         k = self.p.kernel
-        values = {a.name: (args[i] if i < len(args) else 0) for i, a in enumerate(entry.args)}
         try:
-            uap = entry.uap_from_python(k.arch, values)
+            plan = self._plans[name]
+        except KeyError:
+            plan = self._plans[name] = _plan(entry, k.arch)
+        try:
+            if plan is None:
+                values = {a.name: (args[i] if i < len(args) else 0)
+                          for i, a in enumerate(entry.args)}
+                uap = entry.uap_from_python(k.arch, values)
+            else:
+                uap = _convert(plan, args)
         except OSError as e:
             res.errno = self.errno_of(e.errno or 0)
             return res
@@ -104,6 +155,8 @@ class TableABI:
         res.why = rec.why
         if rec.bsd_call is not None:
             res.bsd = {"call": rec.bsd_call, "args": rec.bsd_args}
+        elif not self.linux_errnos:
+            res.bsd = {"call": name, "args": args}      # a native table: the call is the record
         if err:
             res.errno = self.errno_of(err)
         else:
@@ -120,7 +173,7 @@ class TableABI:
         # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM before
         # a byte is written, so do not allocate it.
         hv = ByteVector(max(0, min(n, atop(mapped) + 1)))
-        res = self.call("mincore", addr, length, 0, vec=hv)
+        res = self.call("mincore", addr, length, vec=hv)
         if res.ok:
             res.bsd = dict(res.bsd or {"call": "mincore", "args": (addr, length)},
                            vec=bytes(hv.buf[:n]))

@@ -382,8 +382,11 @@ def linux_dup(td: Any, uap: Any) -> int:
 
 
 def linux_dup2(td: Any, uap: Any) -> int:
-    """linux_dup2: the native dup2 (dup2(fd, fd) checks fd and returns it)."""
-    return descrip.dup2(td, SimpleNamespace(**{"from": uap.oldfd, "to": uap.newfd}))
+    """linux_dup2: do_dup into newfd (dup2(fd, fd) checks fd and returns it)."""
+    err, fd = td.td_proc.p_fd.dupfd(uap.oldfd, uap.newfd)
+    if not err:
+        td.td_retval[0] = fd
+    return err
 
 
 def linux_dup3(td: Any, uap: Any) -> int:

@@ -9,8 +9,8 @@ u32 stx_uid, u32 stx_gid, u16 stx_mode, u16 pad, u64 stx_ino, u64 stx_size, u64 
 u64 stx_attributes_mask, then atime, btime, ctime, mtime as (s64 sec, u32 nsec, s32 pad), then
 u32 rdev_major, rdev_minor, dev_major, dev_minor, u64 stx_mnt_id, and spare words to 256 bytes.
 
-Times are the model's (float seconds, so nanoseconds are exact to the float's resolution, ~0.25 us
-for present-day dates).  A statx caller gets every basic field (STATX_BASIC_STATS) and no birth time,
+Times taken from the host are exact to the nanosecond; times the model set are float seconds (exact
+to ~0.25 us for present-day dates).  A statx caller gets every basic field (STATX_BASIC_STATS) and no birth time,
 as FreeBSD's layer gives.  Invariants: bodies return FreeBSD errnos.  May call: kern.vfs_syscalls.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import math
 import struct
 from typing import Any
 
-from ...kern import vfs_syscalls
+from ...kern import descrip, vfs_syscalls
 from ...kern.sysent import CADDR_T, FD, INT, PATH, U_INT, Arg, Sysent
 from .linux_file import (L_AT_EMPTY_PATH, L_AT_FDCWD, L_AT_NO_AUTOMOUNT, L_AT_SYMLINK_NOFOLLOW,
                          out_uio)
@@ -49,7 +49,12 @@ AT_STATX_SYNC_TYPE = 0x6000
 
 
 def timespec(t: float) -> tuple[int, int]:
-    """A float time as (seconds, nanoseconds) with 0 <= nanoseconds < 10**9."""
+    """A time as (seconds, nanoseconds) with 0 <= nanoseconds < 10**9: exact for a time taken from
+    the host (vfs.HostTime), to the float's resolution for one the model set."""
+    ns = getattr(t, "ns", None)
+    if ns is not None:
+        sec, nsec = divmod(ns, 10**9)
+        return sec, nsec
     sec = math.floor(t)
     nsec = min(int(round((t - sec) * 1e9)), 999_999_999)
     return sec, nsec
@@ -93,7 +98,7 @@ def _statat(td: Any, dfd: int, path: bytes, flag: int) -> tuple[int, Any]:
     if not path and flag & L_AT_EMPTY_PATH:
         if dfd == L_AT_FDCWD:
             return vfs_syscalls.kern_statat(td, 0, vfs_syscalls.AT_FDCWD, b".")
-        return vfs_syscalls.kern_fstat(td, dfd)
+        return descrip.kern_fstat(td, dfd)
     bsd = vfs_syscalls.AT_SYMLINK_NOFOLLOW if flag & L_AT_SYMLINK_NOFOLLOW else 0
     return vfs_syscalls.kern_statat(td, bsd, dfd, path)
 
@@ -128,7 +133,7 @@ def linux_newlstat(td: Any, uap: Any) -> int:
 
 def linux_newfstat(td: Any, uap: Any) -> int:
     """linux_newfstat: struct stat of an open file."""
-    err, st = vfs_syscalls.kern_fstat(td, uap.fd)
+    err, st = descrip.kern_fstat(td, uap.fd)
     return _copyout_stat(td, err, st, uap.statbuf)
 
 
