@@ -203,8 +203,8 @@ class FreeBSDSysvec(Sysvec):
 
 
 def native_table() -> SysentTable:
-    """The native FreeBSD 7 table: kern/init_sysent.py's freebsd_sysent when present, with the
-    process calls of kern_exit/kern_fork/kern_exec/kern_sig added where it lacks them.  Without
+    """The native FreeBSD 7 table: kern/init_sysent.py's freebsd_sysent when present, its process
+    calls replaced by those of kern_exit/kern_fork/kern_exec/kern_sig (which run on a CPU).  Without
     init_sysent, a table of those process calls plus the native read/write/close and memory
     bodies the model has (enough for freestanding FreeBSD programs)."""
     from ..kern import kern_exec, kern_exit, kern_fork, kern_sig
@@ -212,9 +212,13 @@ def native_table() -> SysentTable:
     procs = (kern_exit.native_sysents() + kern_fork.native_sysents()
              + kern_exec.native_sysents() + kern_sig.native_sysents())
     import importlib
+    mine = {e.number for e in procs} | {e.name for e in procs}
     try:
         init_sysent = importlib.import_module("bsdvm.kern.init_sysent")
-        table = SysentTable("freebsd7", list(init_sysent.freebsd_sysent))
+        # the process calls of a program's process are these (they know its CPU); the table's
+        # own versions serve Python callers of processes without one
+        table = SysentTable("freebsd7", [e for e in init_sysent.freebsd_sysent
+                                         if e.number not in mine and e.name not in mine])
     except ImportError:
         from ..kern import descrip, sys_generic
         from ..vm import mmap as vm_mmap
