@@ -77,3 +77,11 @@ def test_a_memory_device_mapping_reaches_the_device_memory(tmp_path):
     assert status == 0, out.read_bytes()
     assert out.read_bytes() == b"device says: hello\n"
     assert bytes(dev.si_memory[100:122]) == b"written by the program"
+
+
+def test_translated_code_is_dropped_when_the_kernel_writes_its_frame(tmp_path):
+    code = tmp_path / "two.bin"
+    code.write_bytes(bytes([0xB8, 0x02, 0, 0, 0, 0xC3]))
+    r = run_guest([build("read_code"), str(code)])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == b"first=1 second=2\n"

@@ -202,6 +202,37 @@ BLOCKING_IO = frozenset({"read", "readv", "write", "writev"})
 WRITES = frozenset({"write", "writev", "pwrite64", "pwritev"})
 
 
+_OUT_BUFFER: dict[int, bool] = {}
+
+
+def _writes_user_buffer(entry: Any) -> bool:
+    """Whether a call declares a kernel-to-user buffer (cached per declaration)."""
+    r = _OUT_BUFFER.get(id(entry))
+    if r is None:
+        from ..kern.sysent import Kind
+        r = _OUT_BUFFER[id(entry)] = any(a.ctype.kind is Kind.UIO_OUT for a in entry.args)
+    return r
+
+
+def _code_written(cpu: Cpu, entry: Any, uap: Any) -> None:
+    """The kernel wrote a user buffer (read(2) and the like) behind the CPU's back: if any of its
+    pages is a frame the CPU has executed code from, that translated code must go."""
+    from ..kern.sysent import Kind, UioSeg
+    ptes = cpu.ptes
+    frames = cpu.exec_frames
+    for a in entry.args:
+        if a.ctype.kind is not Kind.UIO_OUT:
+            continue
+        uio = getattr(uap, a.name, None)
+        if uio is None or uio.segflg is not UioSeg.UIO_USERSPACE or uio.offset <= 0:
+            continue
+        for vpn in range(uio.base >> 12, (uio.base + uio.offset - 1 >> 12) + 1):
+            pte = ptes.get(vpn)
+            if pte is not None and pte.page.phys_addr in frames:
+                cpu.code_changed()
+                return
+
+
 def _would_sleep(proc: Any, fd_reg: int) -> bool:
     """Whether an EAGAIN from fd means "sleep": a pipe opened without FNONBLOCK."""
     from ..kern import descrip
@@ -240,6 +271,8 @@ def syscall(cpu: Cpu) -> None:
             td.td_retval[0] = 0
             td.td_retval[1] = 0
             err = entry.body(td, uap)
+            if _writes_user_buffer(entry):
+                _code_written(cpu, entry, uap)
     if err == E.EAGAIN and name in BLOCKING_IO and _would_sleep(proc, regs[1]):
         # pipe_read/pipe_write sleep on a descriptor without FNONBLOCK (the pipe code answers
         # EAGAIN; the sleep is here, where the process can yield)
