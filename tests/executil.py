@@ -78,7 +78,8 @@ def run_guest(argv: list[str], stdin: bytes = b"", physmem: str = "128M", swap: 
                                        {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}).items()]
         try:
             p.execve(argv[0], argv, envp)
-            status = k.run()
+            k.run()
+            status = p.wait_status
             k.check_invariants()
         finally:
             k.close()

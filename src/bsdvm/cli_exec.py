@@ -151,7 +151,8 @@ def exec_cmd(uid: int | None, gid: int | None, rw_dirs: tuple[str, ...], physmem
             click.echo(f"bsdvm exec: {program}: {os.strerror(e.errno or 0)}", err=True)
             sys.exit(126 if e.errno in (13, 8) else 127)
         try:
-            status = k.run()
+            k.run()
+            status = p.wait_status or 0
         except HookError as e:
             click.echo(f"bsdvm exec: internal error: {e}", err=True)
             sys.exit(70)

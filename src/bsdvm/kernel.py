@@ -335,7 +335,8 @@ class Kernel:
 
     def run(self, on_slice=None) -> int | None:
         """Run every process that executes a program until all have exited (kern/sched_run.py).
-        Returns the wait status of the first program run (see `kern_exit.status_exit_code`).
+        Returns the first program's exit status as a shell reports it (0-255, or 128+N when signal
+        N killed it); `Process.wait_status` has the wait(2) status word.
         `on_slice(kernel)`, if given, is called after every time slice with the processes
         inspectable (`processes()`, `maps()`, `procstat()`...); when it returns True the run
         pauses and returns None (call run() again to go on).  Needs the `unicorn` module."""

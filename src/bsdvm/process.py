@@ -371,9 +371,17 @@ class Process:
         return list(getattr(self.proc, "p_final_maps", []))
 
     @property
-    def exit_status(self) -> int | None:
-        """The wait status once the process has exited (None while it lives)."""
+    def wait_status(self) -> int | None:
+        """The wait(2) status word once the process has exited (None while it lives)."""
         return self.kernel.exit_status.get(self.pid)
+
+    @property
+    def exit_status(self) -> int | None:
+        """The exit status as a shell reports it once the process has exited: the exit code, or
+        128+N when signal N killed it (None while it lives)."""
+        from .kern.kern_exit import status_exit_code
+        ws = self.kernel.exit_status.get(self.pid)
+        return None if ws is None else status_exit_code(ws)
 
     def getrlimit(self, which) -> tuple[int, int]:
         which = _fit(which, 32)                     # u_int which

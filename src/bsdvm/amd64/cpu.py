@@ -68,6 +68,7 @@ STOP_FAULT = 2          # a memory access became a signal (fault_info says which
 STOP_TRAP = 3           # an exception (#DE, #UD, int3...) became a signal
 STOP_RESUME = 4         # only internal work to do (a translated-code flush): resume at RIP
 STOP_ERROR = 5          # a Python exception inside a hook (a bug): reported, process killed
+STOP_PREEMPT = 6        # the time slice ended at a system call or a page fault
 
 
 class Cpu:
@@ -96,7 +97,8 @@ class Cpu:
         self.flushes = 0
         self.tb_stale = False
         self.running = False
-        self.at_boundary = True     # last stopped in the kernel, not preempted mid-instruction-stream
+        self.slice_end = float("inf")
+        self.in_fill = False
         self.stop_reason = STOP_NONE
         self.fault_info: tuple[int, int, int] | None = None     # (signo, si_code, addr)
         self.hook_error: BaseException | None = None
@@ -155,9 +157,14 @@ class Cpu:
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def code_changed(self) -> None:
-        """A frame this CPU executed from is being reused: its translated code must go.  Inside a
-        run the CPU stops at the next block boundary (before any block of the old code runs
-        again) and the cache is flushed before it resumes."""
+        """A frame this CPU executed from is being reused or rewritten by the kernel: its translated
+        code must go.  Inside the TLB-fill hook (a fault recycled the frame) the cache is flushed
+        at once -- stopping the CPU from a fill hook is not safe: an instruction can be cut after
+        part of its effects; inside a system call the CPU stops and the cache is flushed before it
+        resumes; a CPU that is not running flushes before it next runs."""
+        if self.in_fill:
+            self.uc.ctl_flush_tb()
+            return
         self.tb_stale = True
         if self.running:
             if self.stop_reason == STOP_NONE:
@@ -171,11 +178,13 @@ class Cpu:
                 entry.perms = UC_PROT_READ | UC_PROT_WRITE
                 return True
             pte = self.ptes.get(vaddr >> 12)
+            self.in_fill = True
             if (pte is None or (access == UC_MEM_WRITE and not pte.prot & VM_PROT_WRITE)
                     or (access == UC_MEM_FETCH and not pte.prot & VM_PROT_EXECUTE)):
                 self.faults += 1
                 pte = _trap.trap_pfault(self, vaddr, access)
                 if pte is None:
+                    self.in_fill = False
                     return False
             pte.ref = True
             perms = UC_PROT_READ
@@ -189,6 +198,7 @@ class Cpu:
                 if base is None:
                     # a device made after this CPU: its memory is not in the CPU (SIGBUS)
                     self.fault_info = (7, 2, vaddr)
+                    self.in_fill = False
                     return False
                 paddr += base
             elif access == UC_MEM_FETCH:
@@ -215,8 +225,10 @@ class Cpu:
             self.tlb_vpns.add(vpn)
             entry.paddr = paddr
             entry.perms = perms
+            self.in_fill = False
             return True
         except BaseException as e:     # a hook must never let an exception reach Unicorn
+            self.in_fill = False
             self.hook_error = e
             self.stop_reason = STOP_ERROR
             uc.emu_stop()
@@ -226,6 +238,8 @@ class Cpu:
     def _syscall_hook(self, uc: Uc, _data: Any) -> None:
         try:
             _trap.syscall(self)
+            if time.perf_counter() > self.slice_end:
+                self.stop(STOP_PREEMPT)
             if self.tlb_stale:
                 self.flush_tlb()
         except BaseException as e:
@@ -280,9 +294,12 @@ class Cpu:
 
     # -- running --------------------------------------------------------------------------------
     def run(self, timeslice_us: int = 0) -> int:
-        """Execute from the current RIP until a hook stops the CPU (or the slice, if nonzero,
-        runs out).  Returns a STOP_* reason; for STOP_FAULT/STOP_TRAP `fault_info` has the
-        signal, its si_code and address."""
+        """Execute from the current RIP until a hook stops the CPU.  With a nonzero time slice the
+        CPU also stops at the first system call or page fault after the slice has run out: the
+        scheduler preempts only there, never asynchronously (Unicorn's own timeout stops the CPU
+        from another thread, and programs preempted that way were measured to crash).  Returns a
+        STOP_* reason; for STOP_FAULT/STOP_TRAP `fault_info` has the signal, its si_code and
+        address."""
         uc = self.uc
         while True:
             if self.tb_stale:
@@ -295,8 +312,9 @@ class Cpu:
             rip = uc.reg_read(X.UC_X86_REG_RIP)
             self.running = True
             t0 = time.perf_counter()
+            self.slice_end = t0 + timeslice_us / 1e6 if timeslice_us else float("inf")
             try:
-                uc.emu_start(rip, 0, timeslice_us, 0)
+                uc.emu_start(rip, 0, 0, 0)
                 err = None
             except UcError as e:
                 err = e

@@ -368,11 +368,11 @@ EXEC_DIFFERENCES: tuple[Difference, ...] = (
         differential=False),
     Difference(
         'EXEC-SIGNAL-LATE',
-        situation='a caught signal sent to a process preempted in the middle of its code',
-        freebsd=('delivered when the process next enters the kernel (a system call'
-                 ' or a fault); default actions at once'),
-        linux='at the next return to user mode',
-        rule='kern/sched_run.py',
+        situation='a process that never enters the kernel (a loop without system calls or faults)',
+        freebsd=('is not preempted, and a signal sent to it waits for its next system call or '
+                 'fault'),
+        linux='preempted by the timer; signals delivered at the next return to user mode',
+        rule='kern/sched_run.py (preemption only at kernel entries)',
         differential=False),
     Difference(
         'EXEC-RESTART',

@@ -1,15 +1,15 @@
 """A simple scheduler for processes that run programs (sched_4bsd.c, much reduced): one process
 runs at a time on its own CPU; a process runs until it blocks, exits, execs or -- when others are
-runnable -- its time slice ends; then the next one runs, round robin.
+runnable -- its time slice has ended and it makes a system call or takes a page fault (preemption
+is only ever at those points: a loop that never enters the kernel keeps the CPU); then the next
+one runs, round robin.
 
 A blocking call (an empty pipe with a live writer, wait4 for a running child) returns ERESTART:
 the process sleeps and the call is run again from its syscall instruction when the process is next
 scheduled (so pending signals are delivered first, and the call resumes after the handler, as with
-SA_RESTART).  Signals are delivered (postsig) when a process is about to run and last stopped in
-the kernel (a system call, a fault, a sleep); a process whose time slice ran out in the middle of
-its code gets a caught signal at its next entry into the kernel instead (a handler frame built at
-an arbitrary preemption point was measured to corrupt the interrupted computation under Unicorn),
-while a default action (termination) is taken at once.  When every
+SA_RESTART).  Signals are delivered (postsig) when a process is about to run; since a process
+only ever stops in the kernel (a system call, a fault, a sleep), a handler's frame is always built
+at such a point.  When every
 remaining process sleeps and a whole round made no progress, the processes can never wake: they
 are killed (SIGKILL) and the deadlock is reported in `Kernel.exec_deadlocks`.
 Invariants: at most one CPU runs at a time; a process is only run with a live vmspace and a CPU.
@@ -31,16 +31,9 @@ class HookError(RuntimeError):
     """A Python exception inside a CPU hook: a bug in the model, never a guest's doing."""
 
 
-def _kills(p: Any) -> bool:
-    """Whether the next deliverable signal's action is the default one (no frame to build)."""
-    from .kern_sig import SIG_DFL, deliverable
-    signo = deliverable(p)
-    return bool(signo) and p.p_sig.action(signo).handler == SIG_DFL
-
-
 def run(kernel: Any, on_slice: Any = None) -> int | None:
-    """Kernel.run(): run until no process has a CPU; the first program's wait status (None when
-    on_slice asked for a pause)."""
+    """Kernel.run(): run until no process has a CPU; the first program's exit status as a shell
+    reports it (None when on_slice asked for a pause)."""
     from unicorn import x86_const as X
 
     from ..amd64.cpu import STOP_ERROR, STOP_FAULT, STOP_NONE, STOP_TRAP
@@ -67,7 +60,7 @@ def run(kernel: Any, on_slice: Any = None) -> int | None:
                 if p.p_sleeping:
                     cpu.uc.reg_write(X.UC_X86_REG_RIP, p.p_restart_rip)
                     p.p_sleeping = False
-                if p.p_sig.pending and (cpu.at_boundary or _kills(p)):
+                if p.p_sig.pending:
                     postsig(p)
                     if p.p_vmspace is None:
                         progressed = True
@@ -75,7 +68,6 @@ def run(kernel: Any, on_slice: Any = None) -> int | None:
                 before = stats.faults + sum(stats.calls.values())
                 kernel.need_resched = False
                 reason = cpu.run(QUANTUM_US if len(runnable) > 1 else 0)
-                cpu.at_boundary = reason != STOP_NONE
                 if reason == STOP_ERROR:
                     err = cpu.hook_error
                     exit1(p, W_SIGNALED(S.SIGKILL))
@@ -102,4 +94,5 @@ def run(kernel: Any, on_slice: Any = None) -> int | None:
         stats.sample()
     if first is None:
         return 0
-    return kernel.exit_status.get(first, 0)
+    from .kern_exit import status_exit_code
+    return status_exit_code(kernel.exit_status.get(first, 0))

@@ -154,7 +154,9 @@ def run_job(job: Job, payload: bytes | None = None, timeout: float | None = None
     before: dict[str, int] = {}
     try:
         try:
-            kernel = Kernel(arch=c.arch, physmem=c.physmem, swap=c.swap)
+            # a program runs over the host's file tree (read-only), as under `bsdvm exec`
+            kernel = Kernel(arch=c.arch, physmem=c.physmem, swap=c.swap,
+                            host_root=job.workload.kind == "exec")
             for name, value in c.sysctl:
                 kernel.sysctl(name, value)
             before = kernel.vmstat()
