@@ -295,9 +295,10 @@ class Cpu:
     # -- running --------------------------------------------------------------------------------
     def run(self, timeslice_us: int = 0) -> int:
         """Execute from the current RIP until a hook stops the CPU.  With a nonzero time slice the
-        CPU also stops at the first system call or page fault after the slice has run out: the
-        scheduler preempts only there, never asynchronously (Unicorn's own timeout stops the CPU
-        from another thread, and programs preempted that way were measured to crash).  Returns a
+        CPU also stops at the first system call after the slice has run out: the scheduler preempts
+        only there.  Never from a TLB-fill hook and never asynchronously (Unicorn's timeout stops
+        the CPU from another thread, possibly during a fill): such a stop can cut an instruction
+        after part of its effects, and programs preempted that way were measured to crash.  Returns a
         STOP_* reason; for STOP_FAULT/STOP_TRAP `fault_info` has the signal, its si_code and
         address."""
         uc = self.uc

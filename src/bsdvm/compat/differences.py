@@ -368,11 +368,10 @@ EXEC_DIFFERENCES: tuple[Difference, ...] = (
         differential=False),
     Difference(
         'EXEC-SIGNAL-LATE',
-        situation='a process that never enters the kernel (a loop without system calls or faults)',
-        freebsd=('is not preempted, and a signal sent to it waits for its next system call or '
-                 'fault'),
+        situation='a process that makes no system call (a compute loop)',
+        freebsd='is not preempted, and a signal sent to it waits for its next system call',
         linux='preempted by the timer; signals delivered at the next return to user mode',
-        rule='kern/sched_run.py (preemption only at kernel entries)',
+        rule='kern/sched_run.py (preemption only at system calls)',
         differential=False),
     Difference(
         'EXEC-RESTART',

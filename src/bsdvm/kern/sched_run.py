@@ -1,8 +1,7 @@
 """A simple scheduler for processes that run programs (sched_4bsd.c, much reduced): one process
 runs at a time on its own CPU; a process runs until it blocks, exits, execs or -- when others are
-runnable -- its time slice has ended and it makes a system call or takes a page fault (preemption
-is only ever at those points: a loop that never enters the kernel keeps the CPU); then the next
-one runs, round robin.
+runnable -- its time slice has ended and it makes a system call (preemption is only ever there: a
+loop that makes no system call keeps the CPU); then the next one runs, round robin.
 
 A blocking call (an empty pipe with a live writer, wait4 for a running child) returns ERESTART:
 the process sleeps and the call is run again from its syscall instruction when the process is next
