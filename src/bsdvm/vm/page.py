@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 from collections import OrderedDict
+from typing import Any
 
 from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
                     PQ_NONE)
@@ -160,7 +161,7 @@ class PhysMem:
         return m
 
     free_min = 0
-    on_frame_reuse = None       # called with a recycled frame's physical address (the kernel's)
+    on_frame_reuse: Any = None  # called with a recycled frame's physical address (the kernel's)
 
     def free(self, m: VmPage) -> None:
         """vm_page_free: the page leaves its object and its frame returns to the free pool.
