@@ -75,6 +75,12 @@ class MapEntry:
         return self.end - self.start
 
 
+# amd64's 48-bit virtual addresses: bits 63..47 must all equal bit 47.  Everything between the
+# two canonical halves is the non-canonical hole.
+_AMD64_HOLE_START = 0x0000800000000000
+_AMD64_HOLE_END = 0xFFFF800000000000
+
+
 def _index(x) -> int:
     return operator.index(x)
 
@@ -208,16 +214,18 @@ class Process:
             self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length,
                           vec=self._word(vec))
             return None
-        n = (length + PAGE_SIZE - 1) // PAGE_SIZE
+        # the pages the kernel covers: round_page(len) wraps at the word size, as in C
+        n = ((length + PAGE_SIZE - 1) & self.kernel.arch.word_mask) // PAGE_SIZE
         with self.kernel.giant:
             self._live()
             mapped = self.proc.p_vmspace.vm_map.size
-            # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM
-            # before a byte is written, so do not allocate it.
-            hv = sys_mmap.ByteVector(min(n, atop(mapped) + 1), fill)
+            # Most of a vector larger than the mapped memory is never written (the call fails
+            # with ENOMEM first), so only that much is allocated up front; a range running past
+            # the last entry (MIN-4) succeeds and still gets one byte per page.
+            hv = sys_mmap.ByteVector(n, fill, preallocate=atop(mapped) + 1)
             self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length, vec=hv)
             self.last_mincore_outside = hv.outside
-            return bytes(hv.buf[:n])
+            return hv.contents()
 
     def mlock(self, addr, length) -> None:
         self._syscall(sys_mmap.mlock, "mlock", addr=self._word(addr), len=self._word(length))
@@ -265,6 +273,11 @@ class Process:
             if knob == 1 or (knob == 0 and self.proc.p_osrel < 700004):
                 return BusError(uf.addr, signal_mod.SIGBUS, "BUS_PAGE_FAULT", uf.write)
             return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_ACCERR", uf.write)
+        if k.arch.name == "amd64" and _AMD64_HOLE_START <= uf.addr < _AMD64_HOLE_END:
+            # A non-canonical address raises #GP, not #PF: trap() (amd64 trap.c, T_PROTFLT in
+            # user mode) sends SIGBUS/BUS_OBJERR.  FreeBSD's si_addr is then the instruction
+            # pointer; the model has none and reports the data address.
+            return BusError(uf.addr, signal_mod.SIGBUS, "BUS_OBJERR", uf.write)
         return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
 
     def _access(self, fn, addr, arg):

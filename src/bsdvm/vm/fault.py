@@ -94,16 +94,25 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     return KERN_RESOURCE_SHORTAGE
                 first_m_zero = obj.type == OBJT_DEFAULT
             if obj.type != OBJT_DEFAULT:
-                if obj.type == OBJT_VNODE:
-                    behind, ahead = _cluster(entry, pindex)
-                    if behind == 0 and ahead and obj is first_object:
-                        _cache_behind(phys, obj, pindex)
-                    # the cluster stays inside the entry, in this object's page indices
-                    lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
-                    hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
-                    r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
-                else:
-                    r = pager.swap_pager_getpage(obj, page)
+                try:
+                    if obj.type == OBJT_VNODE:
+                        behind, ahead = _cluster(entry, pindex)
+                        if behind == 0 and ahead and obj is first_object:
+                            _cache_behind(phys, obj, pindex)
+                        # the cluster stays inside the entry, in this object's page indices
+                        lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
+                        hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
+                        r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
+                    else:
+                        r = pager.swap_pager_getpage(obj, page)
+                except BaseException:
+                    # A Python exception (KeyboardInterrupt) in the middle of the host I/O: free
+                    # the pages this fault allocated and never filled, so that no frame is left
+                    # on no queue (the page gauges must keep adding up), then let it propagate.
+                    if not page.valid and page.object is not None and page is not first_m:
+                        phys.free(page)
+                    _release(phys, first_m)
+                    raise
                 if r == VM_PAGER_OK:
                     if obj.type == OBJT_VNODE:
                         entry.lastr = pindex + ahead
@@ -130,8 +139,9 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 page.data[:] = ZERO_PAGE
             page.valid = True
             page.dirty = False
+            # v_ozfod counts only fills served by a pre-zeroed (PG_ZERO) page; the model has
+            # no idle zeroing and no freed page-table pages, so every fill zeroes its page.
             counters["v_zfod"] += 1
-            counters["v_ozfod"] += 1
             break
         pindex += atop(obj.backing_object_offset)
         obj = nxt
@@ -188,7 +198,10 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 _drop_swap(kernel, obj, page)
 
     wiring = bool(fault_flags & VM_FAULT_WIRE_MASK)
-    pmap_mod.pmap_enter(m.pmap, vaddr, page, prot, wiring)
+    # The translation is wired when the entry is (vm_map_lookup's `wired`), whatever the fault
+    # flags: an ordinary fault on a wired entry (after mprotect took the translation away)
+    # enters a wired translation of the still-wired page, which munlock then unwires.
+    pmap_mod.pmap_enter(m.pmap, vaddr, page, prot, wired)
     if not wiring and not wired:
         _prefault(m, entry, vaddr)
     page.flags |= PG_REFERENCED
@@ -244,38 +257,42 @@ def _cache_behind(phys, obj, pindex: int) -> None:
             phys.free(mt)
 
 
-PREFAULT_ORDER = (1, -1, 2, -2, 3, -3, 4, -4)      # neighbours, in pages, nearest first
+# vm_fault_prefault's visiting order: behind first, then ahead, widening.
+_PREFAULT_ORDER = (-1, 1, -2, 2, -3, 3, -4, 4)
 
 
 def _prefault(m, entry, vaddr: int) -> None:
-    """FLT-10 (vm_fault_prefault): map resident, valid neighbours read-only, nearest first,
-    giving up at the first neighbour that is not resident (as every BSD since 4.4 does)."""
-    ptes = m.pmap.ptes
+    """FLT-10 (vm_fault_prefault): map resident, valid neighbours read-only, visiting -1, +1, -2,
+    +2 ... pages.  Addresses outside the entry or not prefaultable (already mapped, or no
+    page-table page yet) are skipped; the first neighbour whose page is not resident anywhere in
+    the chain ends the whole walk."""
+    pmap = m.pmap
     obj0 = entry.object
     if obj0 is None:
         return
-    prot = entry.protection & (VM_PROT_READ | VM_PROT_EXECUTE)
-    if not prot:
-        return
-    start, end = entry.start, entry.end
-    vpn = vaddr >> PAGE_SHIFT
-    first_pindex = atop(vaddr - start + entry.offset)
-    for i in PREFAULT_ORDER:
+    prot = entry.protection
+    starta = vaddr - PFBAK * PAGE_SIZE
+    if starta < entry.start:
+        starta = entry.start
+    for i in _PREFAULT_ORDER:
         addr = vaddr + i * PAGE_SIZE
-        if addr < start or addr >= end or vpn + i in ptes:
+        if addr < starta or addr >= entry.end:
+            continue
+        if not pmap_mod.pmap_is_prefaultable(pmap, addr):
             continue
         obj = obj0
-        pindex = first_pindex + i
+        pindex = atop(addr - entry.start + entry.offset)
         page = obj.pages.get(pindex)
         while page is None and obj.type == OBJT_DEFAULT and obj.backing_object is not None:
+            if obj.backing_object_offset & (PAGE_SIZE - 1):
+                break
             pindex += atop(obj.backing_object_offset)
             obj = obj.backing_object
             page = obj.pages.get(pindex)
         if page is None:
-            break           # vm_fault_prefault: "give-up when a page is not in memory"
-        if not page.valid or page.fictitious or page.object is None:
-            continue
-        pmap_mod.pmap_enter_quick(m.pmap, addr, page, prot)
+            break                               # give up when a page is not in memory
+        if page.valid and not page.fictitious:
+            pmap_mod.pmap_enter_quick(pmap, addr, page, prot & (VM_PROT_READ | VM_PROT_EXECUTE))
 
 
 def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
@@ -294,15 +311,16 @@ def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
 
 
 def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
-    """FLT-13."""
+    """FLT-13: every page pmap_extract finds in the range loses its translation's wiring and
+    one page wiring -- whether or not that translation was wired."""
     phys = m.kernel.phys
     pmap = m.pmap
     for vpn in pmap._vpns(start, end):
         pte = pmap.ptes[vpn]
-        if pte.wired:
-            pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
-            if not pte.page.fictitious and pte.page.wire_count:
-                phys.unwire(pte.page, True)
+        pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
+        # FreeBSD panics on a page that is not wired; the model leaves it be
+        if not fictitious and not pte.page.fictitious and pte.page.wire_count:
+            phys.unwire(pte.page, True)
 
 
 def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
@@ -315,7 +333,9 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
     dst_object = vm_object_allocate(kernel, OBJT_DEFAULT, npages)
     dst_entry.object = dst_object
     dst_entry.offset = 0
-    dst_entry.eflags &= ~(0x0004 | 0x0008)       # neither COW nor NEEDS_COPY
+    # 7.0 leaves the entry's eflags alone: the child's entry keeps MAP_ENTRY_COW, and
+    # MAP_ENTRY_NEEDS_COPY if the parent's had it, over its private, writably mapped copy
+    # (docs/errata.md, FORK-3).
     prot = dst_entry.max_protection
     look_down = not src_entry.protection & VM_PROT_WRITE
     for i in range(npages):

@@ -1044,9 +1044,18 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
         else:
             dst.object = None
             dst.offset = 0
+        _pmap_copy(dst_map, src_map, dst.start, dst.end - dst.start, src.start)
     else:
         return vm_fault_copy_entry(dst_map, src_map, dst, src)
     return KERN_SUCCESS
+
+
+def _pmap_copy(dst_map: VmMap, src_map: VmMap, dst_addr: int, length: int, src_addr: int) -> None:
+    """vmspace_fork's and vm_map_copy_entry's pmap_copy (PMAP-10)."""
+    kernel = dst_map.kernel
+    pd = kernel.pagedaemon
+    pmap_mod.pmap_copy(dst_map.pmap, src_map.pmap, dst_addr, length, src_addr,
+                       kernel.phys.free_count, pd.free_reserved if pd is not None else 0)
 
 
 def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
@@ -1089,6 +1098,7 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
             new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
             new_map.entry_link(new_map.header.prev, new)
             new_map.size += new.end - new.start
+            _pmap_copy(new_map, old_map, new.start, old.end - old.start, old.start)
         else:
             new.object = None
             new_map.entry_link(new_map.header.prev, new)

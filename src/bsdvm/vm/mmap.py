@@ -294,7 +294,9 @@ def mprotect(td, uap) -> int:
 
 def minherit(td, uap) -> int:
     addr, size, wraps = _preprocess(td, uap)
-    inherit = uap.inherit
+    # vm_inherit_t is a (signed) char: the int is truncated before vm_map_inherit checks it,
+    # so 256 is VM_INHERIT_SHARE and 258 or -254 VM_INHERIT_NONE.
+    inherit = ((uap.inherit + 0x80) & 0xFF) - 0x80
     if wraps:
         return EINVAL
 
@@ -736,18 +738,27 @@ def vm_mmap(m, addr: int, size: int, prot: int, maxprot: int, flags: int, handle
 
 
 class ByteVector:
-    """A host-side mincore vector: subyte() stores in range and records what falls outside
-    (FreeBSD 7's MIN-7 loop writes one byte before the vector)."""
+    """A host-side mincore vector of `n` bytes: subyte() stores in range and records what falls
+    outside (FreeBSD 7's MIN-7 loop writes one byte before the vector).  Storage grows as bytes
+    are written (`preallocate` bytes at first), so a vector over a huge unmapped range costs
+    nothing until the MIN-4 zero-fill loop reaches it."""
 
-    def __init__(self, n: int, fill: int = 0):
-        self.buf = bytearray([fill]) * n
-        self.outside = []
+    def __init__(self, n: int, fill: int = 0, preallocate: int | None = None):
+        self.n = n
+        self.fill = fill & 0xFF
+        self.buf = bytearray([self.fill]) * (n if preallocate is None else min(n, preallocate))
+        self.outside: list[tuple[int, int]] = []
 
     def subyte(self, index: int, value: int) -> int:
-        if 0 <= index < len(self.buf):
-            self.buf[index] = value & 0xFF
+        if 0 <= index < self.n:
+            buf = self.buf
+            if index >= len(buf):
+                buf.extend(bytes([self.fill]) * (index + 1 - len(buf)))
+            buf[index] = value & 0xFF
         else:
             self.outside.append((index, value & 0xFF))
         return 0
 
-
+    def contents(self) -> bytes:
+        """All n bytes: those never written keep the fill value."""
+        return bytes(self.buf) + bytes([self.fill]) * (self.n - len(self.buf))

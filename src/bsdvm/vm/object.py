@@ -10,6 +10,7 @@ May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
@@ -17,6 +18,9 @@ from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
                     atop)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
+
+if TYPE_CHECKING:
+    from .page import VmPage
 
 _ids = itertools.count(1)
 
@@ -87,9 +91,11 @@ def vm_object_deallocate(obj: VmObject | None) -> None:
         if obj.type == OBJT_VNODE:
             obj.ref_count -= 1
             vp = obj.handle
-            if obj.flags & OBJ_MIGHTBEDIRTY:
-                # What the syncer would do soon after the last writer leaves: write dirty pages
-                # back so that munmap/exit never lose data.
+            if obj.ref_count == 0 and obj.flags & OBJ_MIGHTBEDIRTY:
+                # The last mapping reference is gone: do what the syncer would do soon after,
+                # so that munmap/exit never lose data (docs/errata.md, vnode writeback).  A drop
+                # that leaves references (a clip merged back, a partial munmap) writes nothing,
+                # as in FreeBSD.
                 vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
             obj.vm.vfs_hooks.vrele(vp)
             return
@@ -256,26 +262,110 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
         phys.free(m)
 
 
+EASY_SCAN_FACTOR = 8
+
+
+def _test_dirty(m: "VmPage") -> bool:
+    """vm_page_test_dirty, then: does the page hold dirty data?"""
+    if not m.dirty and pmap_mod.pmap_is_modified(m):
+        m.dirty = True
+    return m.valid and m.dirty
+
+
 def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> None:
-    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object)."""
+    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object).
+
+    As 7.0 (msync_flush_flags = HARDSEQ | SOFTSEQ): a first sequential scan of the range flushes
+    each dirty page together with the run of dirty pages adjacent to it (before and after, inside
+    the range or not, up to vm_pageout_page_count pages: one put per run).  When that scan covers
+    a partial range it returns there, leaving the other pages' translations writable.  Otherwise
+    every page is write-protected (but NOSYNC pages under OBJPC_NOSYNC), the object flags are
+    cleared for a whole-object clean, and the range is scanned again for what is still dirty."""
     if obj.type != OBJT_VNODE or not obj.flags & OBJ_MIGHTBEDIRTY:
         return
-    whole = start == 0 and (end == 0 or end >= obj.size)
-    if end == 0:
-        end = obj.size
-    skipped = False
-    todo = []
-    for i, m in sorted(obj.pages.items()):
-        if flags & OBJPC_NOSYNC and m.flags & PG_NOSYNC:
-            skipped = True
+    sync = bool(flags & (OBJPC_SYNC | OBJPC_INVAL))
+    nosync = bool(flags & OBJPC_NOSYNC)
+    tstart = start
+    tend = end if end else obj.size
+    pages = obj.pages
+
+    # MSYNC_FLUSH_HARDSEQ
+    scanreset = max(16, obj.resident_page_count // EASY_SCAN_FACTOR)
+    scanlimit = scanreset
+    tscan = tstart
+    while tscan < tend:
+        p = pages.get(tscan)
+        if p is None or not p.valid or not _test_dirty(p) or (nosync and p.flags & PG_NOSYNC):
+            scanlimit -= 1
+            if scanlimit == 0:
+                break
+            tscan += 1
             continue
-        pmap_mod.pmap_page_protect(m, VM_PROT_READ)
-        if start <= i < end and m.valid and m.dirty:
-            todo.append(m)
-    if todo:
-        obj.vm.pager.vnode_pager_putpages(obj, todo, sync=bool(flags & (OBJPC_SYNC | OBJPC_INVAL)))
-    if whole and not skipped:
+        scanlimit = scanreset
+        tscan += _collect_flush(obj, p, None, sync)
+    if tscan >= tend and (tstart or tend < obj.size):
+        return
+
+    # the CLEANCHK pass
+    clearobjflags = True
+    cleanchk: set[VmPage] = set()
+    for p in list(pages.values()):
+        cleanchk.add(p)
+        if nosync and p.flags & PG_NOSYNC:
+            clearobjflags = False
+        else:
+            pmap_mod.pmap_page_protect(p, VM_PROT_READ)
+    if clearobjflags and tstart == 0 and tend == obj.size:
         obj.flags &= ~(OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY)
+    for pi, p in sorted(pages.items()):
+        if p not in cleanchk:
+            continue
+        cleanchk.discard(p)
+        if pi < tstart or pi >= tend or not p.valid or not _test_dirty(p) \
+                or (nosync and p.flags & PG_NOSYNC):
+            continue
+        _collect_flush(obj, p, cleanchk, sync)
+
+
+def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None", sync: bool) -> int:
+    """vm_object_page_collect_flush: write p with the dirty pages adjacent to it (after it first,
+    then before it, vm_pageout_page_count in all) in one put.  `cleanchk` None is
+    VM_PAGER_IGNORE_CLEANCHK; otherwise a neighbour must still be in it.  Returns how many pages
+    from p on were written (1 + the run after it)."""
+    pages = obj.pages
+    count = 16 if obj.vm.phys.npages >= 2000 else 8        # vm_pageout_page_count
+    pi = p.pindex
+
+    def dirty_neighbour(i: int) -> "VmPage | None":
+        tp = pages.get(i)
+        if tp is None or (cleanchk is not None and tp not in cleanchk):
+            return None
+        if not _test_dirty(tp):
+            if cleanchk is not None:
+                cleanchk.discard(tp)
+            return None
+        return tp
+
+    after: list[VmPage] = []
+    for i in range(1, count):
+        tp = dirty_neighbour(pi + i)
+        if tp is None:
+            break
+        after.append(tp)
+    before: list[VmPage] = []
+    for i in range(1, count - len(after)):
+        tp = dirty_neighbour(pi - i)
+        if tp is None:
+            break
+        before.append(tp)
+    run = before[::-1] + [p] + after
+    if cleanchk is not None:
+        cleanchk.difference_update(run)
+    # vm_pageout_flush: write-protect, then one put for the run
+    for m in run:
+        pmap_mod.pmap_page_protect(m, VM_PROT_READ)
+    obj.vm.pager.vnode_pager_putpages(obj, run, sync=sync)
+    return len(after) + 1
 
 
 def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,

@@ -21,7 +21,8 @@ the buffer: consecutive frames are one slice of it (copyin/copyout copy a run of
 Invariants: v_free_count + (pages held by objects, wired kernel pages included) == npages;
 v_free_count == frames on the free list + frames never handed out; a frame backs at most one page;
 a page is on at most one queue; a wired page (wire_count > 0) is on no queue; v_wire_count counts
-wired managed pages once each, fictitious (device) pages never.  May call: nothing above it.
+wired managed pages once each, fictitious (device) pages never.  May call: vm.pmap, only for the
+reference and modify bits vm_page_dontneed clears and tests.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTI
                     PQ_NONE)
 
 ZERO_PAGE = bytes(PAGE_SIZE)
+ACT_INIT = 5            # a page's act_count when it is (re)activated
 
 
 def host_buffer(nbytes: int) -> mmap.mmap | bytearray:
@@ -111,6 +113,7 @@ class PhysMem:
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
         self.pagedaemon = None                  # set by the kernel: called when memory runs short
+        self.dnweight = 0                       # vm_page_dontneed's static call counter
 
     # -- gauges -------------------------------------------------------------------------------
     @property
@@ -192,8 +195,8 @@ class PhysMem:
             self._dequeue(m)
             m.queue = PQ_ACTIVE
         self.active[m] = None
-        if m.act_count < 5:
-            m.act_count = 5
+        if m.act_count < ACT_INIT:
+            m.act_count = ACT_INIT
 
     def deactivate(self, m: VmPage) -> None:
         if m.flags & PG_FICTITIOUS or m.wire_count or m.queue == PQ_INACTIVE:
@@ -203,9 +206,23 @@ class PhysMem:
         self.inactive[m] = None
 
     def dontneed(self, m: VmPage) -> None:
-        """vm_page_dontneed (PAGE-6): deactivate; never frees, never zeroes."""
+        """vm_page_dontneed (PAGE-6): never frees, never zeroes.  A call counter decides: the
+        calls whose count has bits 4..8 all clear (the first 15, then 16 of every 512: one in
+        32), and every call on a page already inactive, leave the page alone but for aging it;
+        the others clear its reference bits (PG_REFERENCED and every translation's A bit: the
+        page daemon would otherwise reactivate it) and deactivate it.  (FreeBSD puts a clean
+        page at the head of the inactive queue 28 times in 32; the model always uses the tail.)"""
+        from .pmap import pmap_clear_reference, pmap_is_modified
+        self.dnweight += 1
+        dnw = self.dnweight
+        if (dnw & 0x01F0) == 0 or m.queue == PQ_INACTIVE:
+            if m.act_count >= ACT_INIT:
+                m.act_count -= 1
+            return
         m.flags &= ~PG_REFERENCED
-        m.act_count = 0
+        pmap_clear_reference(m)
+        if not m.dirty and pmap_is_modified(m):        # vm_page_test_dirty
+            m.dirty = True
         self.deactivate(m)
 
     def wire(self, m: VmPage) -> None:

@@ -238,9 +238,13 @@ class Pagers:
             behind -= 1
         try:
             data = vp.host_pread(first << PAGE_SHIFT, (last - first + 1) << PAGE_SHIFT)
-        except OSError:
+        except BaseException as exc:
+            # an I/O error, or a Python exception (KeyboardInterrupt) during the host read:
+            # the read-ahead pages were never filled, so they go back
             for pg in extra:
                 phys.free(pg)
+            if not isinstance(exc, OSError):
+                raise
             return VM_PAGER_ERROR
         eof = obj.vnp_size
         for pg in [m] + extra:
