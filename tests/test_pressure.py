@@ -596,14 +596,17 @@ def test_quiescent_after_mixed_workload_and_close_removes_swap():
     assert not os.path.exists(os.path.dirname(swap_path))
 
 
-def test_close_keeps_a_caller_supplied_swap_file(tmp_path):
+def test_close_removes_the_swap_file_it_created_at_swap_path(tmp_path):
+    """issue 9, attack defect 6: the kernel creates swap_path exclusively, so the file is its own
+    and must not be left behind (it holds swapped-out process memory)."""
     path = str(tmp_path / "myswap")
     k = Kernel(physmem="4M", swap="8M", swap_path=path)
+    assert os.path.exists(path)
     p = k.spawn(uid=1000, gid=1000)
     a = anon(p, 2 * k.phys.npages)
     fill(p, a, 2 * k.phys.npages)
     k.close()
-    assert os.path.exists(path)
+    assert not os.path.exists(path)
 
 
 # -- more sharing shapes under pressure ----------------------------------------------------------

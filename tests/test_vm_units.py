@@ -622,8 +622,8 @@ class TestSwapSpace:
             assert blocks == [0, 1, 2, 3] and sw.used == 4                  # lowest first
             assert sw.alloc(o, 4) is None                                   # full
             assert sw.owner[2] == (o.id, 2)
-            sw.write(1, b"\xab" * PG)
-            assert sw.read(1) == b"\xab" * PG
+            assert sw.write(1, b"\xab" * PG) == 0                           # an errno
+            assert sw.read(1) == (0, b"\xab" * PG)
             sw.release(1)
             assert sw.used == 3 and 1 not in sw.owner
             assert sw.alloc(o, 5) == 1

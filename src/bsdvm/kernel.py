@@ -28,10 +28,52 @@ from .vm.pager import Pagers, SwapSpace
 from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
 
 
-def _cleanup(swap, own_root) -> None:
-    swap.close()
+def _cleanup(swap, own_root, host_fds) -> None:
+    """What a kernel gives back even if it is dropped without close(): the host descriptors of the
+    files its vnodes hold open, the swap file and its own temporary root.  Holds no reference to
+    the kernel (weakref.finalize would keep it alive)."""
+    while host_fds:
+        try:
+            os.close(host_fds.pop())
+        except OSError:
+            pass
+    if swap is not None:
+        swap.close()
     if own_root is not None:
         shutil.rmtree(own_root, ignore_errors=True)
+
+
+def _int_arg(name: str, value, lo: int, hi: int | None = None) -> int:
+    """A constructor argument that must be an integer in [lo, hi]: TypeError or ValueError."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < lo or (hi is not None and value > hi):
+        raise ValueError(f"{name}={value} is out of range [{lo}, {'inf' if hi is None else hi}]")
+    return value
+
+
+# sysctl -d descriptions of the vm.stats.vm counters (what each counts in this model)
+VM_STATS_DESCRIPTIONS = {
+    "v_vm_faults": "address memory faults", "v_cow_faults": "copy-on-write faults",
+    "v_cow_optim": "optimized copy-on-write faults (the page moved, not copied)",
+    "v_zfod": "pages zero-filled on demand", "v_ozfod": "optimized zero-fill pages",
+    "v_swapin": "swap pager pageins", "v_swapout": "swap pager pageouts",
+    "v_swappgsin": "swap pages swapped in", "v_swappgsout": "swap pages swapped out",
+    "v_vnodein": "vnode pager pageins", "v_vnodeout": "vnode pager pageouts",
+    "v_vnodepgsin": "vnode pages paged in", "v_vnodepgsout": "vnode pages paged out",
+    "v_intrans": "in-transit page blocking", "v_reactivated": "pages reactivated from the inactive queue",
+    "v_pdwakeups": "page daemon wakeups", "v_pdpages": "pages examined by the page daemon",
+    "v_tcached": "total pages cached", "v_dfree": "pages freed by the page daemon",
+    "v_pfree": "pages freed by exiting processes", "v_tfree": "total pages freed",
+    "v_forks": "fork() calls", "v_forkpages": "VM pages affected by fork()",
+    "v_kthreads": "kernel threads created", "v_prefault": "pages entered at map time (prefault)",
+    "v_page_size": "page size in bytes", "v_page_count": "total number of pages in the system",
+    "v_free_count": "free pages", "v_wire_count": "wired pages", "v_active_count": "active pages",
+    "v_inactive_count": "inactive pages", "v_cache_count": "pages in the cache queue",
+}
+
+# the smallest physical memory the model boots with (the page daemon's and the kernel's reserves)
+MIN_PHYSMEM = 256 * 1024
 
 
 def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
@@ -53,19 +95,62 @@ class Kernel:
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
                  max_wired: int | None = None, pagedaemon: bool = True):
-        self.giant = threading.RLock()
-        self.arch = arch_mod.get(arch)
+        """Boot a model system.
+
+        Every argument is checked before anything is created on the host: a bad value raises
+        TypeError or ValueError (NotADirectoryError for a `root` that is not a directory,
+        FileExistsError for a `swap_path` that exists), and a failure part-way through boot gives
+        back the swap file and temporary directories it had made.
+        """
+        # -- validate everything first: nothing on the host exists yet --------------------------
+        arch_profile = arch_mod.get(arch)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
-        if npages < 64:
+        if npages < MIN_PHYSMEM // PAGE_SIZE:
             raise ValueError("physmem must be at least 256 KiB")
+        swap_bytes = arch_mod.parse_size(swap)
         if kernel_wired_pages is None:
             kernel_wired_pages = min(4096, npages // 16)
+        # the kernel must leave at least the page daemon's reserve to user processes
+        kernel_wired_pages = _int_arg("kernel_wired_pages", kernel_wired_pages, 0, npages - 16)
+        if max_wired is not None:
+            max_wired = _int_arg("max_wired", max_wired, 0)
+        if not isinstance(pagedaemon, bool):
+            raise TypeError("pagedaemon must be a bool")
+        if root is not None:
+            root = os.fspath(root)
+            if not isinstance(root, str) or root == "":
+                raise ValueError("root must name a directory (an empty path is refused)")
+            if not os.path.isdir(root):
+                raise NotADirectoryError(errno_mod.ENOTDIR, "root is not a directory", root)
+        if swap_path is not None:
+            swap_path = os.fspath(swap_path)
+            if not isinstance(swap_path, str) or swap_path == "":
+                raise ValueError("swap_path must name a file to create")
+
+        self.giant = threading.RLock()
+        self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)
         self.objects = {}
         self.stats = {"object_collapses": 0, "object_bypasses": 0}
-        self.swap = SwapSpace(arch_mod.parse_size(swap), swap_path)
-        self.pager = Pagers(self)
+        self._own_root = None
+        self._host_fds: set[int] = set()
         self.fail = FailPoints()
+        swap_space: SwapSpace | None = None
+        try:
+            swap_space = SwapSpace(swap_bytes, swap_path, self.fail)
+            self.swap = swap_space
+            if root is None:
+                root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
+            self._boot(root, npages, max_wired, pagedaemon)
+        except BaseException:
+            _cleanup(swap_space, self._own_root, self._host_fds)
+            raise
+        # a kernel dropped without close() still gives back its host files and descriptors
+        self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root,
+                                           self._host_fds)
+
+    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool) -> None:
+        self.pager = Pagers(self)
         self.hooks = Hooks()
         self.vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
         self.max_proc_mmap = vmmapentry_rsrc_init(self)
@@ -76,12 +161,9 @@ class Kernel:
         self.old_msync = 0
         self.prot_fault_translation = 0
         self.suser_enabled = True
-        self._own_root = None
-        if root is None:
-            root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
-        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager)
+        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, host_fds=self._host_fds)
         self.vfs.hooks = self.hooks
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
@@ -94,8 +176,6 @@ class Kernel:
             self.phys.free_min = self.pagedaemon.free_min
         self.sysctl_tree = Sysctl()
         self._register_sysctls()
-        # a kernel dropped without close() still gives back its temporary files
-        self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root)
 
     # -- the VM's view of vnodes ---------------------------------------------------------------
     def vref(self, vp) -> None:
@@ -123,23 +203,32 @@ class Kernel:
                 setattr(self, name, v)
             return get, set_
 
-        s.register("vm.max_proc_mmap", *attr("max_proc_mmap"), description="max entries per map")
-        s.register("vm.max_wired", *attr("vm_page_max_wired"), description="vm_page_max_wired")
-        s.register("vm.old_msync", *attr("old_msync"))
-        s.register("vm.kmem_size", lambda: self.vm_kmem_size)
-        s.register("kern.sgrowsiz", *attr("sgrowsiz"))
-        s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"))
+        s.register("vm.max_proc_mmap", *attr("max_proc_mmap"),
+                   description="max entries per map (mmap fails with ENOMEM at this many)")
+        s.register("vm.max_wired", *attr("vm_page_max_wired"),
+                   description="system-wide limit on wired pages (vm_page_max_wired)")
+        s.register("vm.old_msync", *attr("old_msync"),
+                   description="use the old (pre-4.0) msync behaviour, invalidating on MS_INVALIDATE")
+        s.register("vm.kmem_size", lambda: self.vm_kmem_size, description="size of the kernel memory map")
+        s.register("kern.sgrowsiz", *attr("sgrowsiz"), description="amount a stack grows by at a time")
+        s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"),
+                   description="signal for a protection fault: 0 by binary age, 1 SIGBUS, 2 SIGSEGV")
         def set_suser(v):
             self.suser_enabled = bool(v)
             self.vfs.suser_enabled = bool(v)
-        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser)
-        s.register("hw.pagesize", lambda: PAGE_SIZE)
-        s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE)
-        s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE)
-        s.register("vm.swap_reserved", lambda: self.swap.used * PAGE_SIZE)
-        s.register("vm.stats.vm.v_swap_used", lambda: self.swap.used)
+        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser,
+                   description="processes with uid 0 have privilege")
+        s.register("hw.pagesize", lambda: PAGE_SIZE, description="system memory page size")
+        s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE, description="physical memory")
+        s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE,
+                   description="total swap space, in bytes")
+        s.register("vm.swap_reserved", lambda: self.swap.used * PAGE_SIZE,
+                   description="swap space in use, in bytes")
+        s.register("vm.stats.vm.v_swap_used", lambda: self.swap.used,
+                   description="swap blocks (pages) in use")
         for name in self.phys.stats():
-            s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]))
+            s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]),
+                       description=VM_STATS_DESCRIPTIONS.get(name, ""))
 
     def sysctl(self, name: str, value=None):
         with self.giant:
@@ -162,13 +251,13 @@ class Kernel:
     def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
               osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
         """A new process running a fresh exec image (text, data, main stack)."""
-        from .process import Process, _fit
+        from .process import Process, _id_t
         with self.giant:
             self._check_open()
             # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff,
             # and 2**32 is refused (EINVAL) rather than truncated to uid 0
-            uid, gid = _fit(uid, 32), _fit(gid, 32)
-            groups = tuple(_fit(g, 32) for g in groups)
+            uid, gid = _id_t(uid), _id_t(gid)
+            groups = tuple(_id_t(g) for g in groups)
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
@@ -187,8 +276,11 @@ class Kernel:
     def _exit(self, p: Proc) -> None:
         if p.p_vmspace is None:
             return
-        proc_exit(p)
-        self.procs.pop(p.p_pid, None)
+        try:
+            proc_exit(p)
+        finally:
+            # never a half-exited process: whatever happened, it leaves the process table
+            self.procs.pop(p.p_pid, None)
 
     def processes(self):
         from .process import Process
@@ -219,6 +311,9 @@ class Kernel:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_pseudofs(self, path: str, files: dict) -> None:
+        """Mount read-only synthetic files ({name: bytes}); TypeError when `files` is no dict."""
+        if not isinstance(files, dict):
+            raise TypeError(f"files must be a dict of name -> bytes, not {type(files).__name__}")
         with self.giant:
             err = self.vfs.mount_pseudofs(path, files)
             if err:
@@ -254,15 +349,44 @@ class Kernel:
         if self._closed:
             raise RuntimeError("kernel is closed")
 
+    def sync(self) -> None:
+        """sync(2), or what the syncer does every few seconds: write every dirty shared file page
+        back to its host file and reclaim the unreferenced vnodes whose earlier write-back failed.
+        Raises OSError (EIO, ENOSPC, ...) when some dirty data still cannot be written; it stays
+        dirty in memory for the next try."""
+        from .vm.object import vm_object_page_clean
+        from .vm.param import OBJ_MIGHTBEDIRTY, OBJPC_SYNC, OBJT_VNODE
+        with self.giant:
+            self._check_open()
+            err = 0
+            for obj in list(self.objects.values()):
+                if obj.type == OBJT_VNODE and obj.flags & OBJ_MIGHTBEDIRTY:
+                    err = vm_object_page_clean(obj, 0, 0, OBJPC_SYNC) or err
+            err = err or self.vfs.sync()
+            if err:
+                raise OSError(err, os.strerror(err), "sync: dirty pages could not be written back")
+
     def close(self) -> None:
+        """Exit every process, write dirty file pages back, close every host file and remove the
+        swap file.  The kernel is closed afterwards even if the write-back failed; that failure
+        is then raised as OSError (the unwritten data is lost, and the caller should know)."""
         with self.giant:
             if self._closed:
                 return
-            for p in list(self.procs.values()):
-                self._exit(p)
-            self.vfs.close()
-            self._closed = True
-            self._finalizer()
+            err = 0
+            try:
+                for p in list(self.procs.values()):
+                    self._exit(p)
+                try:
+                    self.sync()
+                except OSError as e:
+                    err = e.errno or errno_mod.EIO
+            finally:
+                self.vfs.close()
+                self._closed = True
+                self._finalizer()
+            if err:
+                raise OSError(err, os.strerror(err), "close: dirty pages were lost")
 
     def __enter__(self):
         return self

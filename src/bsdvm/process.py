@@ -106,6 +106,16 @@ def _cint(x) -> int:
     return _signed(x, 32)
 
 
+def _id_t(x) -> int:
+    """A uid_t or gid_t (32-bit unsigned): -1 is 0xffffffff (chown's "leave it"), -2 is
+    0xfffffffe (nobody), a value no uid_t holds is EINVAL.  The one conversion used for every
+    user and group id a caller passes (spawn, chown)."""
+    return _fit(x, 32)
+
+
+INT_MAX = 0x7FFFFFFF
+
+
 def _cfd(x) -> int:
     """A descriptor argument: out of C int range is EBADF, as for any fd not in the table."""
     return _signed(x, 32, errno_mod.EBADF)
@@ -256,12 +266,18 @@ class Process:
         self._syscall(sys_unix.obreak, "obreak", nsize=self._word(nsize))
 
     def brk_base(self) -> int:
-        """Where the data segment (and so the break) begins: vm_daddr."""
-        return self.proc.p_vmspace.vm_daddr
+        """Where the data segment (and so the break) begins: vm_daddr.  ProcessLookupError
+        (ESRCH) once the process has exited."""
+        with self.kernel.giant:
+            self._live()
+            return self.proc.p_vmspace.vm_daddr
 
     def brk_current(self) -> int:
-        vms = self.proc.p_vmspace
-        return vms.vm_daddr + (vms.vm_dsize << 12)
+        """The current break: vm_daddr + vm_dsize pages.  ProcessLookupError once exited."""
+        with self.kernel.giant:
+            self._live()
+            vms = self.proc.p_vmspace
+            return vms.vm_daddr + (vms.vm_dsize << 12)
 
     # -- user memory ---------------------------------------------------------------------------
     def _fault(self, uf: UserFault):
@@ -296,6 +312,11 @@ class Process:
                     # give up after three kills with a Python MemoryError.)
                     if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
                         raise self._fault(uf) from None
+                except BaseException:
+                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
+                    # but not yet queued, so the gauges add up (docs/errata.md)
+                    k.phys.requeue_strays(k.objects.values())
+                    raise
 
     def mem_read(self, addr, size) -> bytes:
         addr = self._word(addr)
@@ -330,6 +351,7 @@ class Process:
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
+            self._live()
             cur, mx = self.proc.p_limit[which]
             return cur, mx
 
@@ -444,14 +466,15 @@ class Process:
         return self._vfs_call(name, do)
 
     def read(self, fd, n):
-        n = _index(n)
-        if n < 0:
+        # size_t nbyte; FreeBSD 7's read(2) refuses nbyte > INT_MAX with EINVAL
+        n = self._word(n)
+        if n > INT_MAX:
             _raise(errno_mod.EINVAL, "read")
         return self._rw("read", fd, lambda fp: descrip.fo_read(fp, n))
 
     def pread(self, fd, n, offset):
-        n, offset = _index(n), _off(offset)
-        if n < 0 or offset < 0:
+        n, offset = self._word(n), _off(offset)
+        if n > INT_MAX or offset < 0:
             _raise(errno_mod.EINVAL, "pread")
         return self._rw("pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
 
@@ -537,7 +560,7 @@ class Process:
         return self._vfs_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
 
     def chown(self, path, uid, gid):
-        uid, gid = _index(uid), _index(gid)
+        uid, gid = _id_t(uid), _id_t(gid)
         return self._vfs_call("chown",
                          lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
 

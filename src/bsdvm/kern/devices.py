@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bsdvm.vm.page import host_buffer
-from bsdvm.vm.param import round_page
+from bsdvm.vm.param import PAGE_SIZE, round_page
+
+# A device's size is an off_t's worth of bytes at most: d_mmap offsets are off_t.
+DEV_SIZE_MAX = (1 << 63) - PAGE_SIZE
 
 D_MEM = 0x0008
 D_MEMDISK = 0x00010000
@@ -118,9 +121,16 @@ def make_null() -> Cdev:
 
 
 def make_mem_dev(name: str, size: int, mode: int = 0o666) -> Cdev:
-    """A memory-backed device of `size` bytes (rounded up to whole pages) that supports d_mmap."""
-    if not name or "/" in name or name in (".", ".."):
+    """A memory-backed device of `size` bytes (rounded up to whole pages) that supports d_mmap.
+    Its memory is a lazily backed host buffer: only the pages touched cost host memory.  Raises
+    TypeError for a non-integer size, ValueError for a bad name or a size that is negative or does
+    not fit an off_t, and OSError (ENOMEM) when the host cannot reserve that much address space."""
+    if not isinstance(name, str) or not name or "/" in name or name in (".", "..") or "\0" in name:
         raise ValueError(f"bad device name {name!r}")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError("device size must be an integer")
     if size < 0:
         raise ValueError("device size must not be negative")
+    if size > DEV_SIZE_MAX:
+        raise ValueError("device size must fit an off_t")
     return Cdev(name, MEM_DEVSW, si_memory=host_buffer(round_page(size)), si_mode=mode)

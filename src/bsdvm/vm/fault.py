@@ -362,6 +362,8 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
                 src_m = obj.pages.get(idx)
         if src_m is None and src_object is not None and look_down is False:
             src_m = _find_anywhere(src_object, atop(src_entry.offset) + i)
+            if src_m is _SWAP_READ_ERROR:
+                return KERN_FAILURE         # a swap read error fails the fork, never zeros
         if src_m is not None and src_m.valid:
             dst_m.data[:] = src_m.data
         dst_m.valid = True
@@ -380,7 +382,8 @@ def _find_anywhere(obj, idx):
         if m is not None and m.valid:
             return m
         if idx in obj.swblocks:
-            return _SwapPeek(obj.vm.swap.read(obj.swblocks[idx]))
+            err, data = obj.vm.swap.read(obj.swblocks[idx])
+            return _SwapPeek(data) if not err else _SWAP_READ_ERROR
         idx += atop(obj.backing_object_offset)
         obj = obj.backing_object
     return None
@@ -392,6 +395,15 @@ class _SwapPeek:
 
     def __init__(self, data):
         self.data = data
+
+
+class _SwapReadError:
+    """What _find_anywhere returns when the swap read failed: the copy cannot be made."""
+    __slots__ = ()
+    valid = False
+
+
+_SWAP_READ_ERROR = _SwapReadError()
 
 
 # -- the MMU: user-memory access ------------------------------------------------------------------

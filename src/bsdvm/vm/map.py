@@ -706,13 +706,16 @@ def vm_map_sync(m: VmMap, start: int, end: int, syncio: bool, invalidate: bool) 
     if invalidate:
         pmap_mod.pmap_remove(m.pmap, start, end)
     cur = e
+    failed = False
     while cur is not m.header and cur.start < end:
         offset = cur.offset + (start - cur.start)
         size = (cur.end if end > cur.end else end) - start
-        vm_object_sync(cur.object, offset, size, syncio, invalidate)
+        # a write-back error (the pages stay dirty) does not stop the other entries' write-back
+        if vm_object_sync(cur.object, offset, size, syncio, invalidate):
+            failed = True
         start += size
         cur = cur.next
-    return KERN_SUCCESS
+    return KERN_FAILURE if failed else KERN_SUCCESS
 
 
 # -- wire / unwire (MAP-31..36) --------------------------------------------------------------------

@@ -9,6 +9,7 @@ May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
 """
 from __future__ import annotations
 
+import errno
 import itertools
 from typing import TYPE_CHECKING
 
@@ -249,6 +250,12 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
     """OBJ-10 (end 0 = to the end of the object)."""
     phys = obj.vm.phys
     for _, m in pages_in(obj, start, end if end else None):
+        if m.fictitious:
+            # Device pages are fictitious: unmanaged (no pv entries, so no other translation can
+            # be found or removed) and inherently wired; they stay in the object (7.x's
+            # vm_object_page_remove skips them).  msync(MS_INVALIDATE) of a device mapping must
+            # not free them, nor another process's (wired) translations of them.
+            continue
         if m.wire_count:
             pmap_mod.pmap_remove_all(m)
             if not clean_only:
@@ -272,7 +279,7 @@ def _test_dirty(m: "VmPage") -> bool:
     return m.valid and m.dirty
 
 
-def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> None:
+def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> int:
     """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object).
 
     As 7.0 (msync_flush_flags = HARDSEQ | SOFTSEQ): a first sequential scan of the range flushes
@@ -280,9 +287,17 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
     the range or not, up to vm_pageout_page_count pages: one put per run).  When that scan covers
     a partial range it returns there, leaving the other pages' translations writable.  Otherwise
     every page is write-protected (but NOSYNC pages under OBJPC_NOSYNC), the object flags are
-    cleared for a whole-object clean, and the range is scanned again for what is still dirty."""
+    cleared for a whole-object clean, and the range is scanned again for what is still dirty.
+
+    Returns 0, or the errno of the first host write that failed (fail points
+    "vm_object_page_clean" and "vnode_pager_putpages").  A failed run stays dirty, the other runs
+    are still written, and the object keeps OBJ_MIGHTBEDIRTY, so the next msync, munmap, exit or
+    Kernel.sync() tries again."""
     if obj.type != OBJT_VNODE or not obj.flags & OBJ_MIGHTBEDIRTY:
-        return
+        return 0
+    error = obj.vm.fail.check("vm_object_page_clean")
+    if error:
+        return error
     sync = bool(flags & (OBJPC_SYNC | OBJPC_INVAL))
     nosync = bool(flags & OBJPC_NOSYNC)
     tstart = start
@@ -302,9 +317,11 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
             tscan += 1
             continue
         scanlimit = scanreset
-        tscan += _collect_flush(obj, p, None, sync)
+        written, err = _collect_flush(obj, p, None, sync)
+        error = error or err
+        tscan += written
     if tscan >= tend and (tstart or tend < obj.size):
-        return
+        return error
 
     # the CLEANCHK pass
     clearobjflags = True
@@ -324,14 +341,19 @@ def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> Non
         if pi < tstart or pi >= tend or not p.valid or not _test_dirty(p) \
                 or (nosync and p.flags & PG_NOSYNC):
             continue
-        _collect_flush(obj, p, cleanchk, sync)
+        error = error or _collect_flush(obj, p, cleanchk, sync)[1]
+    if error:
+        # the flags were cleared before the flush: what failed is still dirty
+        obj.flags |= OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY
+    return error
 
 
-def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None", sync: bool) -> int:
+def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None",
+                   sync: bool) -> tuple[int, int]:
     """vm_object_page_collect_flush: write p with the dirty pages adjacent to it (after it first,
     then before it, vm_pageout_page_count in all) in one put.  `cleanchk` None is
     VM_PAGER_IGNORE_CLEANCHK; otherwise a neighbour must still be in it.  Returns how many pages
-    from p on were written (1 + the run after it)."""
+    from p on were put (1 + the run after it) and the errno of the put (0: written)."""
     pages = obj.pages
     count = 16 if obj.vm.phys.npages >= 2000 else 8        # vm_pageout_page_count
     pi = p.pindex
@@ -364,8 +386,8 @@ def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None", s
     # vm_pageout_flush: write-protect, then one put for the run
     for m in run:
         pmap_mod.pmap_page_protect(m, VM_PROT_READ)
-    obj.vm.pager.vnode_pager_putpages(obj, run, sync=sync)
-    return len(after) + 1
+    err = obj.vm.pager.vnode_pager_putpages(obj, run, sync=sync)
+    return len(after) + 1, err
 
 
 def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,
@@ -421,10 +443,11 @@ def vm_object_split(entry) -> None:
 
 
 def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
-                   invalidate: bool) -> None:
-    """OBJ-14."""
+                   invalidate: bool) -> int:
+    """OBJ-14.  Returns 0, or the errno of a failed write-back (the pages stay dirty and, with
+    MS_INVALIDATE, resident: only clean pages are invalidated)."""
     if obj is None:
-        return
+        return 0
     while obj.backing_object is not None:
         offset += obj.backing_object_offset
         obj = obj.backing_object
@@ -437,12 +460,18 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
         flags = OBJPC_SYNC if (syncio or invalidate) else 0
         if invalidate:
             flags |= OBJPC_INVAL
-        vm_object_page_clean(obj, start, end, flags)
-        if syncio:
-            obj.vm.vfs_hooks.fsync(obj.handle)
+        err = vm_object_page_clean(obj, start, end, flags)
+        if not err and syncio:
+            try:
+                obj.vm.vfs_hooks.fsync(obj.handle)
+            except OSError as e:
+                err = e.errno or errno.EIO
+        if err:
+            return err
     if invalidate and obj.type in (OBJT_VNODE, OBJT_DEVICE):
         clean_only = obj.type == OBJT_VNODE and not obj.vm.old_msync
         vm_object_page_remove(obj, start, end, clean_only)
+    return 0
 
 
 def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int) -> None:
@@ -450,7 +479,12 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
     if obj is None:
         return
     phys = obj.vm.phys
-    for idx in range(pindex, pindex + count):
+    # Only an index that has a page (or, for MADV_FREE, a swap block) somewhere down the chain can
+    # be affected, so walk those -- the objects' page indexes -- instead of every index of the
+    # range: MADV_FREE of a mostly untouched 64 GiB range costs what is resident, not 16 M steps
+    # under the kernel lock.  Each candidate is then handled exactly as the per-index loop of
+    # vm_object_madvise does.
+    for idx in _madvise_candidates(obj, pindex, count, advice == MADV_FREE):
         tobj, tidx = obj, idx
         m = None
         while True:
@@ -478,6 +512,32 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
             if tidx in tobj.swblocks:
                 tobj.vm.swap.free_range(tobj, tidx, 1)
             m.flags |= _MADV_FREED
+
+
+def _madvise_candidates(obj: VmObject, pindex: int, count: int, with_swap: bool) -> list[int]:
+    """The indices in [pindex, pindex+count) of `obj` at which some object of its shadow chain
+    holds a page (or a swap block, when `with_swap`), in ascending order.  The cost is the number
+    of resident pages and swap blocks of the chain, or `count` when that is smaller."""
+    found: set[int] = set()
+    tobj: VmObject | None = obj
+    shift = 0                               # tobj index = obj index + shift
+    budget = 0
+    while tobj is not None:
+        budget += len(tobj.pages) + (len(tobj.swblocks) if with_swap else 0)
+        shift_here = shift
+        for i, _ in pages_in(tobj, pindex + shift_here, pindex + shift_here + count):
+            found.add(i - shift_here)
+        if with_swap and tobj.swblocks:
+            lo, hi = pindex + shift_here, pindex + shift_here + count
+            if count <= len(tobj.swblocks):
+                found.update(i - shift_here for i in range(lo, hi) if i in tobj.swblocks)
+            else:
+                found.update(i - shift_here for i in tobj.swblocks if lo <= i < hi)
+        shift += atop(tobj.backing_object_offset)
+        tobj = tobj.backing_object
+    if budget >= count:
+        return list(range(pindex, pindex + count))
+    return sorted(found)
 
 
 # A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.

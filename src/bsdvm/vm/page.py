@@ -259,6 +259,20 @@ class PhysMem:
         new_obj.resident_page_count += 1
         m.dirty = True
 
+    def requeue_strays(self, objects) -> int:
+        """Put every valid, unwired managed page of `objects` that is on no queue on the active
+        queue; returns how many.  Only needed after a Python exception (KeyboardInterrupt)
+        stopped a fault between entering a page and queueing it: the queue gauges then add up
+        again.  (An invalid page left behind is a placeholder the next fault reuses.)"""
+        n = 0
+        for obj in objects:
+            for m in obj.pages.values():
+                if (m.queue == PQ_NONE and m.valid and not m.wire_count
+                        and not m.flags & PG_FICTITIOUS):
+                    self.activate(m)
+                    n += 1
+        return n
+
     # -- statistics -----------------------------------------------------------------------------
     def stats(self) -> dict:
         d = dict(self.counters)
