@@ -108,3 +108,39 @@ def test_read_across_a_fault_that_frees_the_pages_behind_keeps_their_bytes(tmp_p
         p.madvise(a, n * PAGE_SIZE, mman.MADV_SEQUENTIAL)
         assert p.mem_read(a, n * PAGE_SIZE) == content
         k.check_invariants()
+
+
+def test_access_across_pages_whose_frames_are_not_consecutive_keeps_every_byte_in_place():
+    """copyin/copyout copy runs of consecutive frames at once; pages touched in reverse order
+    sit in frames that run the other way, so every page is a run of its own."""
+    with Kernel(physmem="16M") as k:
+        p = k.spawn()
+        n = 6
+        a = p.mmap(0, n * PAGE_SIZE, RW, ANON)
+        for i in reversed(range(n)):
+            p.mem_write(a + i * PAGE_SIZE, b"\0")
+        frames = [_resident_page(k, p, a + i * PAGE_SIZE).phys_addr for i in range(n)]
+        assert frames == sorted(frames, reverse=True)
+        data = bytes((i * 7 + 3) & 0xFF for i in range(n * PAGE_SIZE - 150))
+        p.mem_write(a + 100, data)
+        assert p.mem_read(a + 100, len(data)) == data
+        assert p.mem_read(a, 100) == bytes(100)
+        for i in range(n):                            # and each page's frame holds its own bytes
+            m = _resident_page(k, p, a + i * PAGE_SIZE)
+            off = m.phys_addr - k.phys.phys_base
+            expect = (bytes(100) + data + bytes(50))[i * PAGE_SIZE:(i + 1) * PAGE_SIZE]
+            assert bytes(k.phys.memory[off:off + PAGE_SIZE]) == expect
+
+
+def test_access_spanning_device_and_anonymous_pages_reaches_both_memories():
+    with Kernel(physmem="16M") as k:
+        fb = k.make_dev("fbx", 2 * PAGE_SIZE)
+        p = k.spawn()
+        fd = p.open("/dev/fbx", os.O_RDWR)
+        a = p.mmap(0, 4 * PAGE_SIZE, RW, ANON)
+        p.mmap(a + PAGE_SIZE, 2 * PAGE_SIZE, RW, mman.MAP_SHARED | mman.MAP_FIXED, fd, 0)
+        data = bytes(range(256)) * (4 * PAGE_SIZE // 256)
+        p.mem_write(a, data)
+        assert p.mem_read(a, len(data)) == data
+        assert bytes(fb.si_memory[:2 * PAGE_SIZE]) == data[PAGE_SIZE:3 * PAGE_SIZE]
+        k.check_invariants()

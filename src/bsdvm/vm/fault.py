@@ -19,8 +19,8 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
                     OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE, OBJT_DEFAULT,
                     OBJT_DEVICE,
-                    OBJT_SWAP, OBJT_VNODE, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC, PG_REFERENCED,
-                    PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
+                    OBJT_SWAP, OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_NOSYNC,
+                    PG_REFERENCED, PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
                     VM_PAGER_OK, VM_PROT_EXECUTE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
                     VM_PROT_WRITE, atop)
@@ -66,6 +66,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
     obj = first_object
     pindex = first_pindex
     first_m = None
+    first_m_zero = False        # first_m came zeroed from vm_page_alloc (PG_ZERO), no pager saw it
     page = None
     while True:
         if obj.flags & OBJ_DEAD:
@@ -91,6 +92,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 if page is None:
                     _release(phys, first_m)
                     return KERN_RESOURCE_SHORTAGE
+                first_m_zero = obj.type == OBJT_DEFAULT
             if obj.type != OBJT_DEFAULT:
                 try:
                     if obj.type == OBJT_VNODE:
@@ -133,7 +135,8 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 obj = first_object
                 pindex = first_pindex
             page = first_m
-            page.data[:] = ZERO_PAGE
+            if not first_m_zero:        # as FreeBSD: pmap_zero_page unless the page is PG_ZERO
+                page.data[:] = ZERO_PAGE
             page.valid = True
             page.dirty = False
             # v_ozfod counts only fills served by a pre-zeroed (PG_ZERO) page; the model has
@@ -417,10 +420,15 @@ class UserFault(Exception):
 
 def copyin(m, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
-    once: page views are joined straight into the result."""
+    once: pages whose frames are consecutive in physical memory are taken as one slice of it (a
+    run), and the runs are joined straight into the result."""
     ptes = m.pmap.ptes
+    phys = m.kernel.phys
+    mem = phys.view
+    base = phys.phys_base
     parts: list = []
     viewed = 0                  # parts[viewed:] are still views of page frames
+    run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
     pos = 0
     retried = -1
     while pos < n:
@@ -430,6 +438,9 @@ def copyin(m, addr: int, n: int) -> bytes:
         if pte is None:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, False)
+            if run_hi > run_lo:
+                parts.append(mem[run_lo:run_hi])
+                run_lo = run_hi = -1
             # A fault may free pages already viewed (the sequential cache-behind, the page
             # daemon) and hand their frames to other pages: copy what was viewed first.
             if viewed < len(parts):
@@ -440,23 +451,46 @@ def copyin(m, addr: int, n: int) -> bytes:
                 raise UserFault(va, rv, False)
             retried = vpn
             continue
-        off = va & 4095
-        chunk = 4096 - off
+        off = va & PAGE_MASK
+        chunk = PAGE_SIZE - off
         if chunk > n - pos:
             chunk = n - pos
         pte.ref = True
-        parts.append(memoryview(pte.page.data)[off:off + chunk])
+        page = pte.page
+        if page.flags & PG_FICTITIOUS:          # device memory is not in the physical buffer
+            if run_hi > run_lo:
+                parts.append(mem[run_lo:run_hi])
+                run_lo = run_hi = -1
+            parts.append(page.data[off:off + chunk])
+        else:
+            lo = page.phys_addr - base + off
+            if lo != run_hi:
+                if run_hi > run_lo:
+                    parts.append(mem[run_lo:run_hi])
+                run_lo = lo
+            run_hi = lo + chunk
         pos += chunk
+    if run_hi > run_lo:
+        if not parts:                           # one run: slice the buffer itself, one copy
+            return phys.memory[run_lo:run_hi]
+        parts.append(mem[run_lo:run_hi])
     return b"".join(parts)
 
 
 def copyout(m, addr: int, data) -> None:
-    """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault."""
+    """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault.
+    Pages whose frames are consecutive in physical memory take their bytes in one slice
+    assignment (a run); a run is written before any fault, which may free and reuse frames."""
     ptes = m.pmap.ptes
+    phys = m.kernel.phys
+    mem = phys.view
+    base = phys.phys_base
     mv = memoryview(data)
     if mv.format != "B" or mv.ndim != 1:
         mv = mv.cast("B")
     n = len(mv)
+    run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
+    run_pos = 0                 # where its bytes start in mv
     pos = 0
     retried = -1
     while pos < n:
@@ -466,16 +500,34 @@ def copyout(m, addr: int, data) -> None:
         if pte is None or not pte.prot & VM_PROT_WRITE:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, True)
+            if run_hi > run_lo:
+                mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                run_lo = run_hi = -1
             rv = vm_fault(m, va, VM_PROT_WRITE, VM_FAULT_DIRTY)
             if rv != KERN_SUCCESS:
                 raise UserFault(va, rv, True)
             retried = vpn
             continue
-        off = va & 4095
-        chunk = 4096 - off
+        off = va & PAGE_MASK
+        chunk = PAGE_SIZE - off
         if chunk > n - pos:
             chunk = n - pos
         pte.ref = True
         pte.mod = True
-        pte.page.data[off:off + chunk] = mv[pos:pos + chunk]
+        page = pte.page
+        if page.flags & PG_FICTITIOUS:          # device memory is not in the physical buffer
+            if run_hi > run_lo:
+                mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                run_lo = run_hi = -1
+            page.data[off:off + chunk] = mv[pos:pos + chunk]
+        else:
+            lo = page.phys_addr - base + off
+            if lo != run_hi:
+                if run_hi > run_lo:
+                    mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                run_lo = lo
+                run_pos = pos
+            run_hi = lo + chunk
         pos += chunk
+    if run_hi > run_lo:
+        mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]

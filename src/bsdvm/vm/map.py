@@ -1,11 +1,14 @@
 """vm_map.c: address maps and their entries, vmspaces and fork (spec section 4, MAP-1..45, FORK-1..4).
 
 Entries sit on a doubly linked list in address order (FreeBSD's `header` sentinel closes the ring;
-as in FreeBSD, header.start is min_offset and header.end is max_offset) and in a treap keyed by
-`start`, augmented with `max_free` (the largest `adj_free` gap in the subtree) so that lookup and
-first-fit findspace are O(log n) — the role FreeBSD 7's splay tree with adj_free/max_free plays.
+as in FreeBSD, header.start is min_offset and header.end is max_offset) and in FreeBSD 7's splay
+tree keyed by address, augmented with `max_free` (the largest `adj_free` gap in the subtree):
+lookup, link, unlink and resize splay the entry they touch to the root (vm_map_entry_splay), so
+the max_free of only the nodes on the splayed path is recomputed, and first-fit findspace descends
+by max_free.  Repeated work near one address (mmap/munmap, mprotect toggles, faults in one
+entry) finds its entry at or next to the root.
 Invariants: entries are page aligned, start < end, sorted and disjoint; nentries and size match the
-list; adj_free(e) = next.start (or max_offset) - e.end; every treap node's max_free is the max of
+list; adj_free(e) = next.start (or max_offset) - e.end; every tree node's max_free is the max of
 adj_free over its subtree; timestamp increases on every exclusive lock.
 
 Locking: the whole kernel runs under one lock (`Kernel.giant`, an RLock) taken by every Process
@@ -14,8 +17,6 @@ Lock order: giant only — there is nothing to order.
 May call: vm.object, vm.pmap, vm.fault (wiring), vm.pager through objects.
 """
 from __future__ import annotations
-
-import random
 
 from . import pmap as pmap_mod
 from .object import (vm_object_allocate, vm_object_coalesce, vm_object_collapse,
@@ -39,13 +40,10 @@ from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
 
-_rand = random.Random(0x5EED).random
-
-
 class VmMapEntry:
     __slots__ = ("start", "end", "object", "offset", "eflags", "protection", "max_protection",
                  "inheritance", "wired_count", "avail_ssize", "lastr", "prev", "next",
-                 "left", "right", "prio", "adj_free", "max_free")
+                 "left", "right", "adj_free", "max_free")
 
     def __init__(self, start=0, end=0):
         self.start = start
@@ -61,7 +59,6 @@ class VmMapEntry:
         self.lastr = 0
         self.prev = self.next = None
         self.left = self.right = None
-        self.prio = _rand()
         self.adj_free = 0
         self.max_free = 0
 
@@ -81,44 +78,80 @@ class VmMapEntry:
                 f" off={self.offset:#x} wired={self.wired_count}>")
 
 
-# -- the augmented treap ---------------------------------------------------------------------------
+# -- the splay tree (vm_map_entry_splay, vm_map_entry_set_max_free) ------------------------------
 
-def _pull(n: VmMapEntry) -> None:
-    mf = n.adj_free
-    if n.left is not None and n.left.max_free > mf:
-        mf = n.left.max_free
-    if n.right is not None and n.right.max_free > mf:
-        mf = n.right.max_free
-    n.max_free = mf
-
-
-def _split(t, key):
-    """(nodes with start < key, nodes with start >= key)."""
-    if t is None:
-        return None, None
-    if t.start < key:
-        l, r = _split(t.right, key)
-        t.right = l
-        _pull(t)
-        return t, r
-    l, r = _split(t.left, key)
-    t.left = r
-    _pull(t)
-    return l, t
+def _set_max_free(e: VmMapEntry) -> None:
+    """vm_map_entry_set_max_free: e's max_free from its own gap and its children's."""
+    mf = e.adj_free
+    if e.left is not None and e.left.max_free > mf:
+        mf = e.left.max_free
+    if e.right is not None and e.right.max_free > mf:
+        mf = e.right.max_free
+    e.max_free = mf
 
 
-def _merge(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if a.prio > b.prio:
-        a.right = _merge(a.right, b)
-        _pull(a)
-        return a
-    b.left = _merge(a, b.left)
-    _pull(b)
-    return b
+def _splay(addr: int, root: VmMapEntry) -> VmMapEntry:
+    """vm_map_entry_splay: top-down splay of the tree at root for addr; returns the new root, which
+    is the entry containing addr, else its predecessor or successor.  Pass one walks down, rotating
+    in pairs and peeling nodes onto a left list (linked through `right`) and a right list (linked
+    through `left`); pass two walks back up both spines, restoring the pointers and recomputing
+    max_free bottom-up -- only nodes on the search path change.  The tree must not be empty."""
+    llist = rlist = None
+    while True:
+        if addr < root.start:
+            y = root.left
+            if y is None:
+                break
+            if addr < y.start and y.left is not None:
+                # rotate right and put y on rlist
+                root.left = y.right
+                y.right = root
+                _set_max_free(root)
+                root = y.left
+                y.left = rlist
+                rlist = y
+            else:
+                # put root on rlist
+                root.left = rlist
+                rlist = root
+                root = y
+        elif addr >= root.end:
+            y = root.right
+            if y is None:
+                break
+            if addr >= y.end and y.right is not None:
+                # rotate left and put y on llist
+                root.right = y.left
+                y.left = root
+                _set_max_free(root)
+                root = y.right
+                y.right = llist
+                llist = y
+            else:
+                # put root on llist
+                root.right = llist
+                llist = root
+                root = y
+        else:
+            break
+    ltree = root.left
+    while llist is not None:
+        y = llist.right
+        llist.right = ltree
+        _set_max_free(llist)
+        ltree = llist
+        llist = y
+    rtree = root.right
+    while rlist is not None:
+        y = rlist.left
+        rlist.left = rtree
+        _set_max_free(rlist)
+        rtree = rlist
+        rlist = y
+    root.left = ltree
+    root.right = rtree
+    _set_max_free(root)
+    return root
 
 
 class VmMap:
@@ -129,7 +162,7 @@ class VmMap:
         h = VmMapEntry(min_offset, max_offset)
         h.prev = h.next = h
         self.header = h
-        self.root = None
+        self.root: VmMapEntry | None = None
         self.nentries = 0
         self.size = 0
         self.timestamp = 0
@@ -159,98 +192,71 @@ class VmMap:
         return (nxt.start if nxt is not self.header else self.max_offset) - e.end
 
     def _refresh(self, e: VmMapEntry) -> None:
-        """Recompute e.adj_free and the max_free of every ancestor."""
+        """vm_map_entry_resize_free: e's gap changed (its end or its successor moved); splay it to
+        the root and recompute its adj_free and max_free."""
         if e is self.header:
             return
+        if e is not self.root and self.root is not None:
+            self.root = _splay(e.start, self.root)
         e.adj_free = self._adj(e)
-        path = []
-        n = self.root
-        key = e.start
-        while n is not None and n is not e:
-            path.append(n)
-            n = n.left if key < n.start else n.right
-        if n is None:
-            raise AssertionError("vm_map: entry not in tree")
-        _pull(e)
-        for a in reversed(path):
-            _pull(a)
-
-    def _tree_insert(self, e: VmMapEntry) -> None:
-        e.left = e.right = None
-        e.adj_free = self._adj(e)
-        e.max_free = e.adj_free
-        l, r = _split(self.root, e.start)
-        self.root = _merge(_merge(l, e), r)
-
-    def _tree_remove(self, e: VmMapEntry) -> None:
-        l, r = _split(self.root, e.start)
-        m, r = _split(r, e.start + 1)
-        if m is not e:
-            raise AssertionError("vm_map: tree out of step with the entry list")
-        self.root = _merge(l, r)
-        e.left = e.right = None
+        _set_max_free(e)
 
     def entry_link(self, after: VmMapEntry, e: VmMapEntry) -> None:
-        """vm_map_entry_link: put e after `after` on the list and in the tree."""
+        """vm_map_entry_link: put e after `after` on the list and in the tree, as the new root."""
         self.nentries += 1
         e.prev = after
         e.next = after.next
         after.next.prev = e
         after.next = e
-        self._tree_insert(e)
-        self._refresh(after)
+        if after is not self.header:
+            if after is not self.root and self.root is not None:
+                self.root = _splay(after.start, self.root)
+            e.right = after.right
+            e.left = after
+            after.right = None
+            after.adj_free = e.start - after.end
+            _set_max_free(after)
+        else:
+            e.right = self.root
+            e.left = None
+        e.adj_free = self._adj(e)
+        _set_max_free(e)
+        self.root = e
 
     def entry_unlink(self, e: VmMapEntry) -> None:
-        self._tree_remove(e)
+        """vm_map_entry_unlink: take e off the list and out of the tree; its predecessor (the
+        largest entry of its left subtree) takes its place as root and inherits its gap."""
+        if e is not self.root and self.root is not None:
+            self.root = _splay(e.start, self.root)
+        if e.left is None:
+            root = e.right
+        else:
+            root = _splay(e.start, e.left)
+            root.right = e.right
+            nxt = e.next
+            root.adj_free = (nxt.start if nxt is not self.header else self.max_offset) - root.end
+            _set_max_free(root)
+        self.root = root
         prev, nxt = e.prev, e.next
         prev.next = nxt
         nxt.prev = prev
         e.prev = e.next = None          # marks it unlinked for walks that hold a reference
+        e.left = e.right = None
         self.nentries -= 1
-        self._refresh(prev)
 
     # -- lookup --------------------------------------------------------------------------------
     def lookup_entry(self, addr: int):
-        """MAP-2: (True, entry containing addr) or (False, the entry before addr / header)."""
-        n = self.root
-        best = None
-        while n is not None:
-            if n.start <= addr:
-                best = n
-                n = n.right
-            else:
-                n = n.left
-        if best is None:
+        """MAP-2 (vm_map_lookup_entry): (True, entry containing addr) or (False, the entry before
+        addr / header).  The root is checked first; otherwise addr is splayed to the root."""
+        cur = self.root
+        if cur is None:
             return False, self.header
-        if addr < best.end:
-            return True, best
-        return False, best
-
-    def first_fit_after(self, key: int, length: int):
-        """The lowest entry with start > key whose adj_free >= length, or None."""
-        def walk(n):
-            if n is None or n.max_free < length:
-                return None
-            if n.start <= key:
-                return walk(n.right)
-            r = walk(n.left)
-            if r is not None:
-                return r
-            if n.adj_free >= length:
-                return n
-            return leftmost_fit(n.right)
-
-        def leftmost_fit(n):
-            while n is not None and n.max_free >= length:
-                if n.left is not None and n.left.max_free >= length:
-                    n = n.left
-                elif n.adj_free >= length:
-                    return n
-                else:
-                    n = n.right
-            return None
-
-        return walk(self.root)
+        if cur.start <= addr < cur.end:
+            return True, cur
+        cur = self.root = _splay(addr, cur)
+        if addr >= cur.start:
+            return addr < cur.end, cur
+        return False, cur.prev
 
     def check_tree(self) -> None:
         """Debug invariant check: list order, tree contents, gaps, counters."""
@@ -274,10 +280,6 @@ class VmMap:
             assert lo <= n.start < hi
             c1, m1 = check(n.left, lo, n.start)
             c2, m2 = check(n.right, n.start + 1, hi)
-            if n.left is not None:
-                assert n.left.prio <= n.prio
-            if n.right is not None:
-                assert n.right.prio <= n.prio
             assert n.max_free == max(n.adj_free, m1, m2)
             return c1 + c2 + 1, n.max_free
 
@@ -440,23 +442,27 @@ def vm_map_findspace(m: VmMap, start: int, length: int):
         return 1, None
     if m.root is None:
         return 0, start
-    found, e = m.lookup_entry(start)
-    if e is m.header:
-        first = m.header.next
-        if start + length <= first.start:
-            return 0, start
-        e = first
-        st = e.end
-        if e.adj_free >= length:
-            return 0, st
-    else:
-        st = start if start > e.end else e.end
-        if e.end + e.adj_free - st >= length:
-            return 0, st
-    r = m.first_fit_after(e.start, length)
-    if r is None:
+    # After the splay, the root is the entry containing start or its neighbour: if start comes
+    # before the root, the gap from start up to the root is the first candidate.
+    root = m.root = _splay(start, m.root)
+    if start + length <= root.start:
+        return 0, start
+    # The root is the last entry whose gap may begin before start.
+    st = start if start > root.end else root.end
+    if length <= root.end + root.adj_free - st:
+        return 0, st
+    # First fit in the right subtree, in address order, pruned by max_free.
+    e = root.right
+    if e is None or length > e.max_free:
         return 1, None
-    return 0, r.end
+    while e is not None:
+        if e.left is not None and e.left.max_free >= length:
+            e = e.left
+        elif e.adj_free >= length:
+            return 0, e.end
+        else:
+            e = e.right
+    return 1, None
 
 
 def vm_map_find(m: VmMap, obj, offset: int, addr: int, length: int, find_space: bool, prot: int,
@@ -528,11 +534,11 @@ def vm_map_delete(m: VmMap, start: int, end: int) -> int:
         vm_map_clip_start(m, e, start)
     else:
         e = e.next
-    from .fault import vm_fault_unwire
     while e is not m.header and e.start < end:
         vm_map_clip_end(m, e, end)
         nxt = e.next
         if e.wired_count != 0:
+            from .fault import vm_fault_unwire      # vm.fault imports this module
             vm_fault_unwire(m, e.start, e.end, e.object is not None and e.object.type == OBJT_DEVICE)
             e.wired_count = 0
             e.eflags &= ~MAP_ENTRY_USER_WIRED

@@ -14,8 +14,9 @@ device's physical address (the d_mmap result).
 
 What a CPU emulator needs to map guest memory onto the host: `PhysMem.memory` (the buffer),
 `PhysMem.host_address` (its address in this process) and `PhysMem.size` (bytes); a managed page's
-host address is `host_address + (page.phys_addr - phys_base)`.  `buffer_address` gives the host
-address of any writable buffer (a device's si_memory).
+host address is `host_address + (page.phys_addr - phys_base)`.  `PhysMem.view` is a memoryview of
+the buffer: consecutive frames are one slice of it (copyin/copyout copy a run of them at once).
+`buffer_address` gives the host address of any writable buffer (a device's si_memory).
 
 Invariants: v_free_count + (pages held by objects, wired kernel pages included) == npages;
 v_free_count == frames on the free list + frames never handed out; a frame backs at most one page;
@@ -69,7 +70,7 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv = {}                # (pmap, vpn) -> None: every translation of this page
+        self.pv: dict = {}          # (pmap, vpn) -> None: every translation of this page
         self.swapblk = None
 
     @property
@@ -102,13 +103,13 @@ class PhysMem:
         self.phys_base = phys_base              # physical address of frame 0
         self.size = npages * PAGE_SIZE
         self.memory = host_buffer(self.size)    # every frame's bytes, frame f at f * PAGE_SIZE
-        self._view = memoryview(self.memory)
+        self.view = memoryview(self.memory)     # the same bytes, sliced without a copy
         self._free_frames: list[int] = []       # freed frames, reused first (LIFO: still warm)
         self._next_frame = kernel_wired         # frames from here on were never handed out
         self._host_address: int | None = None
         self.user_wire_count = 0                # managed pages with wire_count > 0
-        self.active = {}                        # page -> None, in LRU order
-        self.inactive = {}
+        self.active: dict[VmPage, None] = {}    # page -> None, in LRU order
+        self.inactive: dict[VmPage, None] = {}
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
         self.pagedaemon = None                  # set by the kernel: called when memory runs short
@@ -138,13 +139,13 @@ class PhysMem:
         if self._free_frames:
             frame = self._free_frames.pop()
             off = frame << PAGE_SHIFT
-            data = self._view[off:off + PAGE_SIZE]
+            data = self.view[off:off + PAGE_SIZE]
             data[:] = ZERO_PAGE                 # a recycled frame still holds its last page
         else:
             frame = self._next_frame
             self._next_frame += 1
             off = frame << PAGE_SHIFT
-            data = self._view[off:off + PAGE_SIZE]
+            data = self.view[off:off + PAGE_SIZE]
         m = VmPage(obj, pindex, data, 0, self.phys_base + off)
         obj.pages[pindex] = m
         obj.resident_page_count += 1

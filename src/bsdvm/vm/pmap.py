@@ -14,8 +14,8 @@ May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
-from .param import (PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE, VM_PROT_READ,
-                    VM_PROT_WRITE)
+from .param import (OBJT_DEVICE, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE,
+                    VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
 
@@ -267,7 +267,6 @@ def pmap_wired_count(pmap: Pmap) -> int:
 
 def pmap_addr_hint(obj, addr: int, size: int, nbpdr: int) -> int:
     """PMAP-9: device objects of at least a superpage are aligned to one."""
-    from .param import OBJT_DEVICE
     if obj is None or obj.type != OBJT_DEVICE or size < nbpdr:
         return addr
     return (addr + nbpdr - 1) & ~(nbpdr - 1)
