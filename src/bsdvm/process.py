@@ -340,11 +340,11 @@ class Process:
         k = self.kernel
         with k.giant:
             self._live()
-            return Process(k, k._fork(self.proc))
+            return Process(k, k.fork_proc(self.proc))
 
     def exit(self) -> None:
         with self.kernel.giant:
-            self.kernel._exit(self.proc)
+            self.kernel.exit_proc(self.proc)
 
     def getrlimit(self, which) -> tuple[int, int]:
         which = _fit(which, 32)                     # u_int which
@@ -413,7 +413,6 @@ class Process:
         k = self.kernel
         with k.giant:
             self._live()
-            k.vfs.suser_enabled = k.suser_enabled
             res = fn(k, self.proc.p_ucred)
             err, val = res if isinstance(res, tuple) else (res, None)
             if err:

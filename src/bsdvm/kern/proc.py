@@ -129,6 +129,6 @@ def proc_exit(p: Proc) -> None:
 
 def new_vmspace(kernel) -> Vmspace:
     arch = kernel.arch
-    return Vmspace(kernel, arch.vm_min_address, arch.vm_maxuser_address)
+    return Vmspace(kernel.vm, arch.vm_min_address, arch.vm_maxuser_address)
 
 

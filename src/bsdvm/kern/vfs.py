@@ -47,7 +47,7 @@ from bsdvm.kern import devices as _dev
 from bsdvm.kern.fail import FailPoints
 from bsdvm.kern.priv import (
     PRIV_VFS_ADMIN, PRIV_VFS_CHOWN, PRIV_VFS_EXEC, PRIV_VFS_LOOKUP, PRIV_VFS_READ, PRIV_VFS_RETAINSUGID,
-    PRIV_VFS_SETGID, PRIV_VFS_SYSFLAGS, PRIV_VFS_WRITE, Ucred, priv_check_cred,
+    PRIV_VFS_SETGID, PRIV_VFS_SYSFLAGS, PRIV_VFS_WRITE, PrivPolicy, Ucred,
 )
 
 VNON, VREG, VDIR, VBLK, VCHR, VLNK, VSOCK, VFIFO, VBAD = range(9)
@@ -289,7 +289,8 @@ def _err(e: OSError) -> int:
 
 class VFS:
     def __init__(self, root_host_dir, devices: dict | None = None, fail: FailPoints | None = None,
-                 vm_hooks=None, host_fds: set[int] | None = None) -> None:
+                 vm_hooks=None, host_fds: set[int] | None = None,
+                 priv_policy: PrivPolicy | None = None) -> None:
         root = os.path.realpath(os.fspath(root_host_dir))
         if not os.path.isdir(root):
             raise NotADirectoryError(f"root {root_host_dir!r} is not a directory")
@@ -299,8 +300,8 @@ class VFS:
         self._unflushed: dict[int, Vnode] = {}     # unreferenced vnodes whose write-back failed
         self._flush_error = 0                       # the errno of the last failed write-back
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
-        self.hooks = None              # kern.hooks.Hooks for MAC priv checks; the kernel sets it
-        self.suser_enabled = True      # mirror of security.bsd.suser_enabled
+        # security.bsd.suser_enabled and the MAC hooks: the kernel's policy, shared, not copied
+        self.priv_policy = priv_policy if priv_policy is not None else PrivPolicy()
         self.lock = threading.RLock()
         self._mnt_ids = itertools.count(1)
         self._fileids = itertools.count(1 << 48)    # synthetic inode numbers for devfs/pseudofs
@@ -314,7 +315,7 @@ class VFS:
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _priv(self, cred: Ucred, priv: int) -> int:
-        return priv_check_cred(cred, priv, self.hooks, self.suser_enabled)
+        return self.priv_policy.check(cred, priv)
 
     @staticmethod
     def _contained(mount: Mount, hp: str) -> bool:

@@ -40,6 +40,11 @@ from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .vm_system import VmSystem
+
 class VmMapEntry:
     __slots__ = ("start", "end", "object", "offset", "eflags", "protection", "max_protection",
                  "inheritance", "wired_count", "avail_ssize", "lastr", "prev", "next",
@@ -155,7 +160,7 @@ def _splay(addr: int, root: VmMapEntry) -> VmMapEntry:
 
 
 class VmMap:
-    def __init__(self, min_offset: int, max_offset: int, kernel=None):
+    def __init__(self, min_offset: int, max_offset: int, vmsys: VmSystem):
         self.min_offset = min_offset
         self.max_offset = max_offset
         # FreeBSD: #define min_offset header.start, #define max_offset header.end
@@ -169,7 +174,7 @@ class VmMap:
         self.flags = 0
         self.pmap = Pmap()
         self.system_map = False
-        self.kernel = kernel
+        self.vmsys = vmsys
         self.vmspace = None
 
     # -- locking (timestamp only, MAP-1) -------------------------------------------------------
@@ -345,7 +350,7 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
 def _ensure_object(m: VmMap, e: VmMapEntry) -> None:
     """Clipping an object-less user entry first gives it one object both halves share."""
     if e.object is None and not m.system_map and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
-        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
 
 
@@ -492,8 +497,8 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
         psize = max(0, obj.size - pindex)
     if psize <= 0 or not obj.pages:
         return
-    kernel = m.kernel
-    phys = kernel.phys
+    vmsys = m.vmsys
+    phys = vmsys.phys
     pages = obj.pages
     rng = range(pindex, pindex + psize) if psize <= len(pages) else sorted(
         i for i in pages if pindex <= i < pindex + psize)
@@ -608,7 +613,7 @@ def vm_map_protect(m: VmMap, start: int, end: int, new_prot: int, set_max: bool)
 def vm_map_inherit(m: VmMap, start: int, end: int, new_inheritance: int) -> int:
     if new_inheritance not in (VM_INHERIT_NONE, VM_INHERIT_COPY, VM_INHERIT_SHARE):
         return KERN_INVALID_ARGUMENT
-    if m.kernel is not None and m.kernel.fail.check("vm_map_inherit"):
+    if m.vmsys is not None and m.vmsys.fail.check("vm_map_inherit"):
         return KERN_FAILURE
     m.lock()
     start, end = _range_check(m, start, end)
@@ -829,12 +834,12 @@ def vm_map_unwire(m: VmMap, start: int, end: int, flags: int) -> int:
 
 def vm_map_stack(m: VmMap, addrbos: int, max_ssize: int, prot: int, max_prot: int, cow: int,
                  proc) -> int:
-    kernel = m.kernel
+    vmsys = m.vmsys
     orient = cow & (MAP_STACK_GROWS_DOWN | MAP_STACK_GROWS_UP)
     cow &= ~orient
     if addrbos < m.min_offset or addrbos > m.max_offset or addrbos + max_ssize < addrbos:
         return KERN_NO_SPACE
-    sgrowsiz = kernel.sgrowsiz
+    sgrowsiz = vmsys.tunables.sgrowsiz
     init_ssize = max_ssize if max_ssize < sgrowsiz else sgrowsiz
     from ..resource import RLIMIT_VMEM
     vmemlim = proc.lim_cur(RLIMIT_VMEM)
@@ -878,8 +883,8 @@ def vm_map_growstack(proc, addr: int) -> int:
     from ..resource import RLIMIT_STACK, RLIMIT_VMEM
     vm = proc.p_vmspace
     m = vm.vm_map
-    kernel = m.kernel
-    sgrowsiz = kernel.sgrowsiz
+    vmsys = m.vmsys
+    sgrowsiz = vmsys.tunables.sgrowsiz
     stacklim = proc.lim_cur(RLIMIT_STACK)
     vmemlim = proc.lim_cur(RLIMIT_VMEM)
     found, prev = m.lookup_entry(addr)
@@ -927,7 +932,8 @@ def vm_map_growstack(proc, addr: int) -> int:
         if new_start < limit_end:
             new_start = limit_end
             stack.avail_ssize = max_grow
-        rv = vm_map_insert(m, None, 0, new_start, stack.start, kernel.sv_stackprot, VM_PROT_ALL, 0)
+        rv = vm_map_insert(m, None, 0, new_start, stack.start, vmsys.tunables.sv_stackprot,
+                           VM_PROT_ALL, 0)
         if rv == KERN_SUCCESS:
             if prev is not m.header and prev.end > new_start:
                 vm_map_clip_end(m, prev, new_start)
@@ -982,13 +988,13 @@ def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
         if fault_type & VM_PROT_WRITE:
             m.lock()
             e.object, e.offset = vm_object_shadow(e.object, e.offset, atop(e.end - e.start),
-                                                 m.kernel)
+                                                 m.vmsys)
             e.eflags &= ~MAP_ENTRY_NEEDS_COPY
         else:
             prot &= ~VM_PROT_WRITE
     if e.object is None and not m.system_map:
         m.lock()
-        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
     pindex = atop(vaddr - e.start + e.offset)
     return KERN_SUCCESS, e, e.object, pindex, prot, wired
@@ -1001,8 +1007,8 @@ def vm_map_modflags(m: VmMap, set_: int, clear: int) -> None:
 # -- vmspace and fork (FORK-1..4) ------------------------------------------------------------------
 
 class Vmspace:
-    def __init__(self, kernel, min_offset: int, max_offset: int):
-        self.vm_map = VmMap(min_offset, max_offset, kernel)
+    def __init__(self, vmsys: VmSystem, min_offset: int, max_offset: int):
+        self.vm_map = VmMap(min_offset, max_offset, vmsys)
         self.vm_map.vmspace = self
         self.vm_refcnt = 1
         self.vm_tsize = self.vm_dsize = self.vm_ssize = 0
@@ -1055,17 +1061,17 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
 
 def _pmap_copy(dst_map: VmMap, src_map: VmMap, dst_addr: int, length: int, src_addr: int) -> None:
     """vmspace_fork's and vm_map_copy_entry's pmap_copy (PMAP-10)."""
-    kernel = dst_map.kernel
-    pd = kernel.pagedaemon
+    vmsys = dst_map.vmsys
+    pd = vmsys.pagedaemon
     pmap_mod.pmap_copy(dst_map.pmap, src_map.pmap, dst_addr, length, src_addr,
-                       kernel.phys.free_count, pd.free_reserved if pd is not None else 0)
+                       vmsys.phys.free_count, pd.free_reserved if pd is not None else 0)
 
 
 def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
     old_map = vm1.vm_map
-    kernel = old_map.kernel
+    vmsys = old_map.vmsys
     old_map.lock()
-    vm2 = Vmspace(kernel, old_map.min_offset, old_map.max_offset)
+    vm2 = Vmspace(vmsys, old_map.min_offset, old_map.max_offset)
     # FreeBSD bcopy()s vm_startcopy..vm_endcopy: the segment sizes and addresses come along as is
     for f in ("vm_swrss", "vm_tsize", "vm_dsize", "vm_ssize", "vm_taddr", "vm_daddr", "vm_maxsaddr"):
         setattr(vm2, f, getattr(vm1, f))
@@ -1082,7 +1088,7 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
         if inh == VM_INHERIT_SHARE:
             obj = old.object
             if obj is None:
-                obj = vm_object_allocate(kernel, OBJT_DEFAULT, atop(old.end - old.start))
+                obj = vm_object_allocate(vmsys, OBJT_DEFAULT, atop(old.end - old.start))
                 old.object = obj
                 old.offset = 0
             # Add the reference before shadowing so that a shadow is surely made.
