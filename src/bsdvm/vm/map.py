@@ -207,7 +207,49 @@ class VmMap:
         _set_max_free(e)
 
     def entry_link(self, after: VmMapEntry, e: VmMapEntry) -> None:
-        """vm_map_entry_link: put e after `after` on the list and in the tree, as the new root."""
+        """vm_map_entry_link: put e after `after` on the list and in the tree, as the new root;
+        the map's size grows by e's length."""
+        self._link(after, e)
+        self.size += e.end - e.start
+
+    def entry_unlink(self, e: VmMapEntry) -> None:
+        """vm_map_entry_unlink: take e off the list and out of the tree; the map's size shrinks
+        by e's length."""
+        self._unlink(e)
+        self.size -= e.end - e.start
+
+    def entry_set_end(self, e: VmMapEntry, end: int) -> None:
+        """Move a linked entry's end (a coalescing insert or an upward stack growth): the map's
+        size follows, and e's gap is recomputed (vm_map_entry_resize_free)."""
+        self.size += end - e.end
+        e.end = end
+        self._refresh(e)
+
+    def entry_split(self, e: VmMapEntry, a: int, new: VmMapEntry, low: bool) -> None:
+        """The bounds half of vm_map_clip_start/_end: `new` (a copy of e) takes [e.start, a) when
+        `low`, else [a, e.end), and e keeps the rest; the map's size does not change.  Offsets and
+        object references are the caller's."""
+        if low:
+            new.start, new.end = e.start, a
+            e.start = a                 # e keeps its tree position: its key stays below its successor's
+            self._link(e.prev, new)
+        else:
+            new.start, new.end = a, e.end
+            e.end = a
+            self._link(e, new)
+
+    def entry_merge(self, e: VmMapEntry, other: VmMapEntry) -> None:
+        """The bounds half of vm_map_simplify_entry: e absorbs its neighbour `other` (which is
+        unlinked); the map's size does not change.  e's offset and other's object are the caller's."""
+        self._unlink(other)
+        if other.end == e.start:
+            e.start = other.start
+            self._refresh(e.prev)
+        else:
+            e.end = other.end
+            self._refresh(e)
+
+    def _link(self, after: VmMapEntry, e: VmMapEntry) -> None:
         self.nentries += 1
         e.prev = after
         e.next = after.next
@@ -228,9 +270,9 @@ class VmMap:
         _set_max_free(e)
         self.root = e
 
-    def entry_unlink(self, e: VmMapEntry) -> None:
-        """vm_map_entry_unlink: take e off the list and out of the tree; its predecessor (the
-        largest entry of its left subtree) takes its place as root and inherits its gap."""
+    def _unlink(self, e: VmMapEntry) -> None:
+        # e's predecessor (the largest entry of its left subtree) takes its place as root and
+        # inherits its gap
         if e is not self.root and self.root is not None:
             self.root = _splay(e.start, self.root)
         if e.left is None:
@@ -326,10 +368,8 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
                 and prev.eflags == e.eflags and prev.protection == e.protection
                 and prev.max_protection == e.max_protection
                 and prev.inheritance == e.inheritance and prev.wired_count == e.wired_count):
-            m.entry_unlink(prev)
-            e.start = prev.start
+            m.entry_merge(e, prev)
             e.offset = prev.offset
-            m._refresh(e.prev)
             if prev.object is not None:
                 vm_object_deallocate(prev.object)
     nxt = e.next
@@ -340,9 +380,7 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
                 and nxt.eflags == e.eflags and nxt.protection == e.protection
                 and nxt.max_protection == e.max_protection
                 and nxt.inheritance == e.inheritance and nxt.wired_count == e.wired_count):
-            m.entry_unlink(nxt)
-            e.end = nxt.end
-            m._refresh(e)
+            m.entry_merge(e, nxt)
             if nxt.object is not None:
                 vm_object_deallocate(nxt.object)
 
@@ -363,11 +401,8 @@ def vm_map_clip_start(m: VmMap, e: VmMapEntry, a: int) -> None:
     _ensure_object(m, e)
     new = VmMapEntry()
     new.copy_fields_from(e)
-    new.end = a
     e.offset += a - e.start
-    e.start = a
-    # e keeps its tree position (its key grew but stays below its successor's); new goes before it
-    m.entry_link(e.prev, new)
+    m.entry_split(e, a, new, low=True)
     if new.object is not None:
         vm_object_reference(new.object)
 
@@ -378,10 +413,8 @@ def vm_map_clip_end(m: VmMap, e: VmMapEntry, a: int) -> None:
     _ensure_object(m, e)
     new = VmMapEntry()
     new.copy_fields_from(e)
-    new.start = a
     new.offset = e.offset + (a - e.start)
-    e.end = a
-    m.entry_link(e, new)
+    m.entry_split(e, a, new, low=False)
     if new.object is not None:
         vm_object_reference(new.object)
 
@@ -416,9 +449,7 @@ def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, m
           and vm_object_coalesce(prev.object, prev.offset, prev.end - prev.start, end - prev.end)):
         if (prev.inheritance == VM_INHERIT_DEFAULT and prev.protection == prot
                 and prev.max_protection == max_prot):
-            m.size += end - prev.end
-            prev.end = end
-            m._refresh(prev)
+            m.entry_set_end(prev, end)
             vm_map_simplify_entry(m, prev)
             return KERN_SUCCESS
         obj = prev.object
@@ -433,7 +464,6 @@ def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, m
     e.protection = prot
     e.max_protection = max_prot
     m.entry_link(prev, e)
-    m.size += end - start
     if cow & (MAP_PREFAULT | MAP_PREFAULT_PARTIAL):
         vm_map_pmap_enter(m, start, prot, obj, atop(offset), end - start, cow & MAP_PREFAULT_PARTIAL)
     return KERN_SUCCESS
@@ -517,7 +547,6 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
 
 def vm_map_entry_delete(m: VmMap, e: VmMapEntry) -> None:
     m.entry_unlink(e)
-    m.size -= e.end - e.start
     obj = e.object
     if obj is not None and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
         if (obj.ref_count != 1 and obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT
@@ -953,11 +982,9 @@ def vm_map_growstack(proc, addr: int) -> int:
         if not vm_object_coalesce(stack.object, stack.offset, stack.end - stack.start,
                                   new_end - stack.end):
             return KERN_FAILURE
-        m.size += new_end - stack.end
         grown_start, grown_end = stack.end, new_end
         stack.avail_ssize -= new_end - stack.end
-        stack.end = new_end
-        m._refresh(stack)
+        m.entry_set_end(stack, new_end)
         rv = KERN_SUCCESS
     if rv == KERN_SUCCESS and is_procstack:
         vm.vm_ssize += atop(grown_end - grown_start)
@@ -1106,12 +1133,10 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
             new.offset = old.offset
             new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
             new_map.entry_link(new_map.header.prev, new)
-            new_map.size += new.end - new.start
             _pmap_copy(new_map, old_map, new.start, old.end - old.start, old.start)
         else:
             new.object = None
             new_map.entry_link(new_map.header.prev, new)
-            new_map.size += new.end - new.start
             if _copy_entry(old_map, new_map, old, new) != KERN_SUCCESS:
                 vmspace_free(vm2)           # fork1: vmspace_fork failed -> ENOMEM
                 return None
