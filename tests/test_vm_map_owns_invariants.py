@@ -55,7 +55,10 @@ def test_no_free_function_changes_entry_bounds_or_map_size():
                         if isinstance(sub, ast.Attribute) and sub.attr in ("start", "end"):
                             raise AssertionError(f"{path.name}:{fn.name} sets an entry's {sub.attr}")
                         if (isinstance(sub, ast.Attribute) and sub.attr == "size"
-                                and isinstance(sub.value, ast.Name) and sub.value.id in ("m", "map", "new_map")):
+                                and (isinstance(sub.value, ast.Name)
+                                     and sub.value.id in ("m", "map", "new_map", "dst_map", "old_map")
+                                     or isinstance(sub.value, ast.Attribute)
+                                     and sub.value.attr == "vm_map")):
                             raise AssertionError(f"{path.name}:{fn.name} sets the map's size")
                 if isinstance(node, ast.Attribute) and node.attr in ("_refresh", "_link", "_unlink"):
                     raise AssertionError(f"{path.name}:{fn.name} calls VmMap.{node.attr}")
