@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 
 from . import arch as arch_mod
@@ -125,16 +126,28 @@ class Kernel:
 
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
-                 max_wired: int | None = None, pagedaemon: bool = True):
+                 max_wired: int | None = None, pagedaemon: bool = True, host_root: bool = False,
+                 rw: tuple[str, ...] | list[str] = ()):
         """Boot a model system.
 
         Every argument is checked before anything is created on the host: a bad value raises
         TypeError or ValueError (NotADirectoryError for a `root` that is not a directory,
         FileExistsError for a `swap_path` that exists), and a failure part-way through boot gives
         back the swap file and temporary directories it had made.
+
+        host_root: the VFS shows the host's / read-only (`bsdvm exec`'s view; `root` must then be
+        None or "/"), with each host directory of `rw` writable at its own path.
         """
         # -- validate everything first: nothing on the host exists yet --------------------------
         arch_profile = arch_mod.get(arch)
+        if host_root:
+            if root not in (None, "/"):
+                raise ValueError("host_root shows the host's / itself: give no other root")
+            root = "/"
+        rw = [os.path.realpath(os.fspath(d)) for d in rw]
+        for d in rw:
+            if not os.path.isdir(d):
+                raise NotADirectoryError(errno_mod.ENOTDIR, "an rw directory is not a directory", d)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
         if npages < MIN_PHYSMEM // PAGE_SIZE:
             raise ValueError("physmem must be at least 256 KiB")
@@ -159,6 +172,7 @@ class Kernel:
                 raise ValueError("swap_path must name a file to create")
 
         self.giant = threading.RLock()
+        self.boottime = time.monotonic()
         self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)
         self._own_root = None
@@ -170,7 +184,7 @@ class Kernel:
             self.swap = swap_space
             if root is None:
                 root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
-            self._boot(root, npages, max_wired, pagedaemon)
+            self._boot(root, npages, max_wired, pagedaemon, host_root, rw)
         except BaseException:
             _cleanup(swap_space, self._own_root, self._host_fds)
             raise
@@ -178,7 +192,8 @@ class Kernel:
         self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root,
                                            self._host_fds)
 
-    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool) -> None:
+    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool,
+              host_root: bool = False, rw: list[str] | None = None) -> None:
         # The VM system first, from what it owns (memory, swap, fail points, tunables); the kernel
         # then attaches the services it needs from above (vnode ops, the OOM kill callback).
         vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
@@ -197,8 +212,12 @@ class Kernel:
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
         self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, host_fds=self._host_fds,
-                           priv_policy=self.priv_policy)
+                           priv_policy=self.priv_policy, rdonly=host_root)
         self.vm.attach_vnode_ops(_VfsVnodeOps())
+        for d in rw or ():
+            err = self.vfs.mount(d, d, hostattrs=True)
+            if err:
+                raise OSError(err, os.strerror(err), d)
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
         self._closed = False

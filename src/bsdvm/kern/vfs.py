@@ -102,6 +102,25 @@ class Vattr:
     va_mtime: float
     va_ctime: float
     va_fileid: int
+    va_bytes: int = -1          # bytes allocated on the host (-1: none, report size rounded up)
+    va_blocksize: int = 4096    # the preferred I/O size
+
+
+class HostTime(float):
+    """A timestamp taken from the host: float seconds like every model time, plus `ns`, the exact
+    nanoseconds the host reported (a float cannot hold them), so a stat shows the host's time to the
+    nanosecond.  A time the model sets is a plain float."""
+    __slots__ = ("ns",)
+    ns: int
+
+    def __new__(cls, ns: int) -> "HostTime":
+        t = super().__new__(cls, ns / 1e9)
+        t.ns = ns
+        return t
+
+
+def _host_times(st: os.stat_result) -> tuple[HostTime, HostTime, HostTime]:
+    return HostTime(st.st_atime_ns), HostTime(st.st_mtime_ns), HostTime(st.st_ctime_ns)
 
 
 @dataclass(eq=False)
@@ -120,7 +139,7 @@ class Meta:
 
 class Mount:
     def __init__(self, vfs: "VFS", fstype: str, model: tuple, mnt_flag: int = 0, host_dir: str | None = None,
-                 lower: str | None = None, files: dict | None = None) -> None:
+                 lower: str | None = None, files: dict | None = None, hostattrs: bool = False) -> None:
         self.vfs = vfs
         self.fstype = fstype
         self.model = model                          # canonical mount point, as path components
@@ -130,6 +149,7 @@ class Mount:
         self.lower = lower                          # nullfs: canonical model path of the lower directory
         self.lower_model = tuple(c for c in lower.split("/") if c) if lower else ()
         self.files = files                          # pseudofs: name -> bytes
+        self.hostattrs = hostattrs                  # hostfs: the root shows its host owner and mode
         self.mnt_id = next(vfs._mnt_ids)
 
     def __repr__(self) -> str:
@@ -290,7 +310,7 @@ def _err(e: OSError) -> int:
 class VFS:
     def __init__(self, root_host_dir, devices: dict | None = None, fail: FailPoints | None = None,
                  vm_hooks=None, host_fds: set[int] | None = None,
-                 priv_policy: PrivPolicy | None = None) -> None:
+                 priv_policy: PrivPolicy | None = None, rdonly: bool = False) -> None:
         root = os.path.realpath(os.fspath(root_host_dir))
         if not os.path.isdir(root):
             raise NotADirectoryError(f"root {root_host_dir!r} is not a directory")
@@ -308,7 +328,10 @@ class VFS:
         self._mounts: dict[tuple, Mount] = {}
         self._vcache: dict[tuple, Vnode] = {}
         self._meta: dict[tuple, Meta] = {}
-        self.rootmount = Mount(self, "hostfs", (), host_dir=root)
+        # rdonly: the host-view root of `bsdvm exec` -- the host tree as it is (its own owner and mode
+        # at the root too), every write EROFS, host files opened read-only
+        self.rootmount = Mount(self, "hostfs", (), MNT_RDONLY if rdonly else 0, host_dir=root,
+                               hostattrs=rdonly)
         self._mounts[()] = self.rootmount
         self._mounts[("dev",)] = Mount(self, "devfs", ("dev",))
 
@@ -375,11 +398,11 @@ class VFS:
             fs = b.mount.fstype
             if fs == "hostfs":
                 st = b.st
-                if b.host == b.mount.host_dir:
-                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                if b.host == b.mount.host_dir and not b.mount.hostattrs:
+                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, *_host_times(st), st.st_ino)
                 else:
                     m = Meta(st.st_uid, st.st_gid, _st.S_IMODE(st.st_mode), 0, st.st_nlink,
-                             st.st_atime, st.st_mtime, st.st_ctime, st.st_ino)
+                             *_host_times(st), st.st_ino)
             elif b.vtype == VDIR:
                 m = Meta(0, 0, 0o555, 0, 2, now, now, now, next(self._fileids))
             elif fs == "devfs":
@@ -562,6 +585,9 @@ class VFS:
         base = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
             try:
+                if node.mount.mnt_flag & MNT_RDONLY:
+                    # never hold a host file of a read-only mount open for writing
+                    raise OSError(errno.EROFS, "read-only mount")
                 fd, vp.host_writable = os.open(node.host, os.O_RDWR | base), True
             except OSError as e:
                 if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY):
@@ -643,7 +669,16 @@ class VFS:
         return self._getvnode(node)
 
     def stat(self, cred: Ucred, path, follow: bool = True):
-        error, vp = self.namei(cred, path, follow)
+        error, node, _, _, _ = self._walk(cred, path, follow)
+        if error:
+            return error, None
+        with self.lock:
+            cached = node.key in self._vcache
+        if not cached and node.lower is None and node.mount.fstype == "hostfs" and node.st is not None:
+            # A host file no vnode stands for: its attributes are the lookup's own lstat and the
+            # model's metadata, as the vnode's would be -- without opening the host file for it.
+            return 0, self._stat_of_host_node(node)
+        error, vp = self._getvnode(node)
         if error:
             return error, None
         try:
@@ -652,6 +687,74 @@ class VFS:
             return _err(e), None
         finally:
             vrele(vp)
+
+    def _stat_of_host_node(self, node: _Node) -> SimpleNamespace:
+        st, m = node.st, self._meta_for(node)
+        m.nlink = st.st_nlink
+        return SimpleNamespace(
+            st_mode=_VTTOIF.get(node.vtype, 0) | m.mode, st_ino=m.fileid, st_dev=node.mount.mnt_id,
+            st_nlink=st.st_nlink, st_uid=m.uid, st_gid=m.gid, st_size=st.st_size, st_atime=m.atime,
+            st_mtime=m.mtime, st_ctime=m.ctime, st_flags=m.flags, st_blksize=st.st_blksize,
+            st_blocks=st.st_blocks, st_rdev=0)
+
+    def readlink(self, cred: Ucred, path) -> tuple[int, str]:
+        """VOP_READLINK of the symbolic link `path` (not followed): (errno, target); EINVAL when it
+        is not a symbolic link."""
+        error, node, _, _, _ = self._walk(cred, path, follow=False)
+        if error:
+            return error, ""
+        if node.vtype != VLNK:
+            return errno.EINVAL, ""
+        return self._readlink(node)
+
+    def access(self, cred: Ucred, path, acc: int, follow: bool = True) -> int:
+        """access(2)'s check: `acc` is a mask of VREAD/VWRITE/VEXEC (0: existence only), checked
+        against `cred` as ufs_access would (read-only mount, immutable flags, DAC, privilege)."""
+        error, node, _, _, _ = self._walk(cred, path, follow)
+        if error:
+            return error
+        if not acc:
+            return 0
+        return self._access(node.vtype, self._node_mounts(node), self._meta_for(node), acc, cred)
+
+    def rmdir(self, cred: Ucred, path) -> int:
+        """rmdir(2): remove the empty directory `path` (ENOTEMPTY from the file system otherwise)."""
+        error, node, parent, last, _ = self._walk(cred, path, follow=False)
+        if error:
+            return error
+        if node.vtype != VDIR:
+            return errno.ENOTDIR
+        if parent is None or last in (".", ".."):
+            return errno.EINVAL
+        if node.model in self._mounts:
+            return errno.EBUSY
+        if self._rdonly(self._node_mounts(node)):
+            return errno.EROFS
+        base = node.base()
+        if base.mount.fstype != "hostfs":
+            return errno.EOPNOTSUPP
+        pm, m = self._meta_for(parent), self._meta_for(node)
+        error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
+        if error:
+            return error
+        if pm.mode & _st.S_ISVTX and cred.cr_uid not in (m.uid, pm.uid) and self._priv(cred, PRIV_VFS_ADMIN):
+            return errno.EPERM
+        if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
+            return errno.EPERM
+        if not self._contained(base.mount, base.host):
+            return errno.EACCES
+        try:
+            os.rmdir(base.host)
+        except OSError as e:
+            return _err(e)
+        now = time.time()
+        with self.lock:
+            if self._meta.get(base.mkey) is m:
+                del self._meta[base.mkey]
+            for k in [k for k, v in self._vcache.items() if v.meta is m]:
+                self._vcache.pop(k).host_path = None
+            pm.mtime = pm.ctime = now
+        return 0
 
     def _create(self, cred: Ucred, parent: _Node, name: str, vtype: int, perm: int, target: str = ""):
         """Create a file, directory or symlink `name` in `parent`; model metadata from cred and perm."""
@@ -925,7 +1028,10 @@ class VFS:
             return errno.EBUSY, None
         return 0, node.model
 
-    def mount(self, path, host_dir, noexec: bool = False, rdonly: bool = False, noatime: bool = False) -> int:
+    def mount(self, path, host_dir, noexec: bool = False, rdonly: bool = False, noatime: bool = False,
+              hostattrs: bool = False) -> int:
+        """Mount the host directory host_dir at the model path `path`.  hostattrs: show the mount's
+        root with its host owner and mode (the host view) instead of root:wheel 01777."""
         error, model = self._mountpoint(path)
         if error:
             return error
@@ -936,7 +1042,7 @@ class VFS:
             return errno.ENOTDIR
         flags = (MNT_NOEXEC if noexec else 0) | (MNT_RDONLY if rdonly else 0) | (MNT_NOATIME if noatime else 0)
         with self.lock:
-            self._mounts[model] = Mount(self, "hostfs", model, flags, host_dir=hd)
+            self._mounts[model] = Mount(self, "hostfs", model, flags, host_dir=hd, hostattrs=hostattrs)
         return 0
 
     def mount_nullfs(self, path, lower_path, noexec: bool = False, rdonly: bool = False) -> int:
@@ -1011,23 +1117,88 @@ class VFS:
                 self._vcache.pop(k).v_doomed = True
         return 0
 
+    # ---- directories ------------------------------------------------------------------------------------
+
+    def readdir(self, vp: Vnode) -> tuple[int, list[tuple[str, int, int]]]:
+        """VOP_READDIR of a whole directory: (errno, [(name, vtype, fileid)]) with "." and ".." first,
+        then the file system's entries in its own order; a name covered by a mount shows the mounted
+        directory (as the kernel's lookup of it would).  ENOTDIR for a non-directory."""
+        if vp.v_doomed:
+            return errno.EBADF, []
+        if vp.v_type != VDIR:
+            return errno.ENOTDIR, []
+        model = tuple(c for c in vp.path.split("/") if c)
+        dotdot = vp.meta.fileid
+        if model:
+            error, up, _, _, _ = self._walk(None, "/" + "/".join(model[:-1]))
+            if not error and up is not None:
+                dotdot = self._meta_for(up).fileid
+        out: list[tuple[str, int, int]] = [(".", VDIR, vp.meta.fileid), ("..", VDIR, dotdot)]
+        b = vp.base()
+        fs = b.v_mount.fstype
+        names: dict[str, int] = {}
+        try:
+            if fs == "hostfs" and b.host_path is not None:
+                with os.scandir(b.host_path) as it:
+                    for e in it:
+                        # the entry's d_type when the host file system gives one: no lstat per name
+                        if e.is_symlink():
+                            vt = VLNK
+                        elif e.is_dir(follow_symlinks=False):
+                            vt = VDIR
+                        elif e.is_file(follow_symlinks=False):
+                            vt = VREG
+                        else:
+                            vt = _IFTOVT.get(_st.S_IFMT(e.stat(follow_symlinks=False).st_mode), VBAD)
+                        names[e.name] = len(out)
+                        out.append((e.name, vt, e.inode()))
+            elif fs == "devfs":
+                for name in sorted(self.devices):
+                    names[name] = len(out)
+                    out.append((name, VCHR, self._meta_for(_Node(b.v_mount, model + (name,), VCHR,
+                                                                 cdev=self.devices[name],
+                                                                 mkey=("d", name))).fileid))
+            elif fs == "pseudofs" and b.v_mount.files is not None:
+                for name in b.v_mount.files:
+                    names[name] = len(out)
+                    out.append((name, VREG, self._meta_for(_Node(b.v_mount, model + (name,), VREG,
+                                                                 mkey=("p", b.v_mount.mnt_id,
+                                                                       name))).fileid))
+        except OSError as e:
+            return _err(e), []
+        n = len(model)
+        for mp in list(self._mounts.values()):
+            if len(mp.model) == n + 1 and mp.model[:n] == model:
+                error, root = self._mount_root(mp, 0)
+                if error or root is None:
+                    continue
+                entry = (mp.model[-1], VDIR, self._meta_for(root).fileid)
+                if mp.model[-1] in names:
+                    out[names[mp.model[-1]]] = entry
+                else:
+                    out.append(entry)
+        return 0, out
+
     # ---- attributes -------------------------------------------------------------------------------------
 
     def _vattr(self, vp: Vnode) -> Vattr:
         m, b = vp.meta, vp.base()
+        nbytes, bsize = -1, 4096
         if b.host_fd is not None:
             st = os.fstat(b.host_fd)
             size, nlink = st.st_size, st.st_nlink
+            nbytes, bsize = st.st_blocks * 512, st.st_blksize
         elif b.host_path is not None:
             st = os.lstat(b.host_path)
             size, nlink = st.st_size, st.st_nlink
+            nbytes, bsize = st.st_blocks * 512, st.st_blksize
         elif b.pdata is not None:
             size, nlink = len(b.pdata), 1
         else:
             size, nlink = (512 if vp.v_type == VDIR else 0), m.nlink
         m.nlink = nlink
         return Vattr(vp.v_type, _VTTOIF.get(vp.v_type, 0) | m.mode, m.uid, m.gid, nlink, size, m.flags,
-                     m.atime, m.mtime, m.ctime, m.fileid)
+                     m.atime, m.mtime, m.ctime, m.fileid, nbytes, bsize)
 
     def getattr(self, vp: Vnode) -> tuple[int, Vattr | None]:
         if vp.v_doomed:
@@ -1043,8 +1214,9 @@ class VFS:
         return SimpleNamespace(
             st_mode=va.va_mode, st_ino=va.va_fileid, st_dev=vp.v_mount.mnt_id, st_nlink=va.va_nlink,
             st_uid=va.va_uid, st_gid=va.va_gid, st_size=va.va_size, st_atime=va.va_atime,
-            st_mtime=va.va_mtime, st_ctime=va.va_ctime, st_flags=va.va_flags, st_blksize=4096,
-            st_blocks=(va.va_size + 511) // 512, st_rdev=id(rdev) & 0xFFFFFFFF if rdev is not None else 0)
+            st_mtime=va.va_mtime, st_ctime=va.va_ctime, st_flags=va.va_flags, st_blksize=va.va_blocksize,
+            st_blocks=va.va_bytes // 512 if va.va_bytes >= 0 else (va.va_size + 511) // 512,
+            st_rdev=id(rdev) & 0xFFFFFFFF if rdev is not None else 0)
 
     # ---- data -------------------------------------------------------------------------------------------
 
