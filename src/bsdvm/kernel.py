@@ -27,7 +27,7 @@ from .vm.mmap import vmmapentry_rsrc_init
 from .vm.page import PhysMem
 from .vm.pager import Pagers, SwapSpace
 from .vm.vm_system import VmSystem, VmTunables
-from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
+from .vm.param import PAGE_SIZE, VM_PROT_ALL
 
 
 def _cleanup(swap, own_root, host_fds) -> None:
@@ -327,19 +327,20 @@ class Kernel:
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
-            rv = exec_image(p, text_pages, data_pages)
-            if rv != KERN_SUCCESS:
+            err = exec_image(p, text_pages, data_pages)
+            if err:
                 proc_exit(p)
-                raise OSError(errno_mod.ENOMEM, "exec image does not fit")
+                raise OSError(err, "exec image does not fit")
             self.procs[p.p_pid] = p
             return Process(self, p)
 
-    def fork_proc(self, parent: Proc) -> Proc:
-        """fork1's process half: a child with a copy of `parent`'s address space, entered in the
-        process table.  OSError(ENOMEM) when the address space cannot be copied."""
-        child = proc_fork(parent, self._alloc_pid())
-        self.procs[child.p_pid] = child
-        return child
+    def fork_proc(self, parent: Proc) -> tuple[int, Proc | None]:
+        """fork1's process half: (0, child) with a copy of `parent`'s address space, entered in
+        the process table; (ENOMEM, None) when the address space cannot be copied."""
+        err, child = proc_fork(parent, self._alloc_pid())
+        if child is not None:
+            self.procs[child.p_pid] = child
+        return err, child
 
     def exit_proc(self, p: Proc) -> None:
         """exit1: tear `p` down and take it out of the process table (also the OOM kill)."""

@@ -340,7 +340,10 @@ class Process:
         k = self.kernel
         with k.giant:
             self._live()
-            return Process(k, k.fork_proc(self.proc))
+            err, child = k.fork_proc(self.proc)
+            if child is None:
+                _raise(err, "fork")
+            return Process(k, child)
 
     def exit(self) -> None:
         with self.kernel.giant:
