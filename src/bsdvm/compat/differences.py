@@ -35,6 +35,8 @@ class Difference:
         replay_class: the replay engine's disagreement class for it, or None when replay never
             reports it as a disagreement (it cannot see it: residency, bytes, signals).
         replay_calls: the canonical call names the replay class covers here (empty: any call).
+        personality: a difference of the Linux system-call table (compat/linux's linux_sysent)
+            that programs run on the model meet beyond the memory calls.
     """
 
     id: str
@@ -46,6 +48,7 @@ class Difference:
     differential: bool = True
     replay_class: str | None = None
     replay_calls: tuple[str, ...] = ()
+    personality: bool = False
 
 
 DIFFERENCES: tuple[Difference, ...] = (
@@ -254,6 +257,69 @@ DIFFERENCES: tuple[Difference, ...] = (
         linux='PROT_EXEC only when asked (or with the READ_IMPLIES_EXEC personality)',
         rule='VMM-7, linux_mmap_common',
         differential=False, replay_class='read-implies-exec', replay_calls=('mmap', 'mprotect')),
+    Difference(
+        'LX-OPEN-FLAGS',
+        situation='Linux `open`/`openat` with access mode 3, `O_TMPFILE`, `O_PATH` or `O_NOATIME`',
+        freebsd='access mode 3 opens read-only; O_TMPFILE is EOPNOTSUPP; O_PATH and O_NOATIME are dropped',
+        linux='mode 3: neither read nor write (ioctl only); an unnamed file; a path-only descriptor; no '
+              'atime update',
+        rule='linux_common_open', differential=False, personality=True),
+    Difference(
+        'LX-UNLINK-DIR',
+        situation='`unlink` of a directory',
+        freebsd='EPERM', linux='EISDIR', rule='ufs_remove (kern_unlink)', differential=False,
+        personality=True),
+    Difference(
+        'LX-FCNTL',
+        situation='`fcntl` record locks (F_GETLK, F_SETLK, F_SETLKW), F_SETOWN/F_GETOWN, pipe sizes, '
+                  'seals; F_GETFL',
+        freebsd='EINVAL (the model has no record locks or SIGIO owners); F_GETFL never shows O_LARGEFILE',
+        linux='the lock, owner, size or seal; F_GETFL shows O_LARGEFILE on x86-64',
+        rule='linux_fcntl, kern_fcntl', differential=False, personality=True),
+    Difference(
+        'LX-IOCTL',
+        situation='`ioctl` commands other than FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and the terminal '
+                  'ones',
+        freebsd='EINVAL (terminal ioctls on a non-terminal: ENOTTY, as Linux)',
+        linux='the command\'s answer, or ENOTTY', rule='linux_ioctl', differential=False,
+        personality=True),
+    Difference(
+        'LX-RW-INTMAX',
+        situation='`read`/`write`/`readv`/`writev` of more than INT_MAX bytes',
+        freebsd='EINVAL', linux='the count clamped to 0x7ffff000', rule='read, dofileread (sys_generic.c)',
+        differential=False, personality=True),
+    Difference(
+        'LX-SEEK-DATA',
+        situation='`lseek` with SEEK_DATA or SEEK_HOLE',
+        freebsd='EINVAL (FreeBSD 7 has neither)', linux='the next data or hole offset', rule='lseek',
+        differential=False, personality=True),
+    Difference(
+        'LX-NOSYS',
+        situation='fadvise64, preadv/pwritev, rename*, link*, utime*/utimensat, fsync/fdatasync, credential '
+                  'changes, process groups, sockets, poll/select, epoll, timers (LINUX_NOSYS)',
+        freebsd='ENOSYS, counted by name', linux='the call',
+        rule='linux_sysent (nosys)', differential=False, personality=True),
+    Difference(
+        'LX-RLIMIT',
+        situation='`getrlimit`/`prlimit64` of RLIMIT_LOCKS, SIGPENDING, MSGQUEUE, NICE, RTPRIO, RTTIME',
+        freebsd='EINVAL (FreeBSD has no such resources); DATA and STACK are clamped to maxdsiz/maxssiz',
+        linux='the limit', rule='linux_to_bsd_resource, kern_proc_setrlimit', differential=False,
+        personality=True),
+    Difference(
+        'LX-SYSTEM-VIEW',
+        situation='`getppid` without a parent, `sched_getaffinity`, `sysinfo`, `uname`',
+        freebsd='1 (init); one CPU (the model runs one process at a time); the model\'s memory, swap and '
+                'processes with load averages 0; "Linux" with the host\'s node name, release and version',
+        linux='the parent; the host\'s CPUs; the host\'s figures; the host\'s uname',
+        rule='linux_getppid, linux_sched_getaffinity, linux_sysinfo, linux_newuname',
+        differential=False, personality=True),
+    Difference(
+        'LX-HOST-VIEW',
+        situation='`/dev`, `/proc` and `/sys` in the host view of `bsdvm exec`',
+        freebsd='/dev is the model\'s devfs (null, zero, ...); the host\'s /proc and /sys are shown as they '
+                'are (they describe the host; procfs files read as empty, their host size being 0)',
+        linux='the host\'s devices; /proc describes the calling process',
+        rule='devfs; no linprocfs', differential=False, personality=True),
 )
 
 BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}
@@ -345,9 +411,17 @@ def render_markdown() -> str:
             "| id | situation | FreeBSD 7 / bsdvm | Linux | rule | replay class |",
             "| --- | --- | --- | --- | --- | --- |"]
     for d in DIFFERENCES:
-        if not d.differential:
+        if not d.differential and not d.personality:
             out.append(f"| {d.id} | {_cell(d.situation)} | {_cell(d.freebsd)} | {_cell(d.linux)} | "
                        f"{_cell(d.rule)} | {d.replay_class or '-'} |")
+    out += ["", "## Seen by programs through the Linux system-call table (linux_sysent)\n",
+            "Pinned by tests/test_linux_sysent.py and tests/test_host_view.py.\n",
+            "| id | situation | FreeBSD 7 / bsdvm | Linux | rule |",
+            "| --- | --- | --- | --- | --- |"]
+    for d in DIFFERENCES:
+        if d.personality:
+            out.append(f"| {d.id} | {_cell(d.situation)} | {_cell(d.freebsd)} | {_cell(d.linux)} | "
+                       f"{_cell(d.rule)} |")
     return "\n".join(out) + "\n"
 
 

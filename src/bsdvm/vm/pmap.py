@@ -41,7 +41,7 @@ class Pmap:
     def resident_count(self) -> int:
         return len(self.ptes)
 
-    def _vpns(self, sva: int, eva: int):
+    def vpns(self, sva: int, eva: int):
         """The mapped virtual page numbers in [sva, eva), cheapest way round."""
         lo, hi = sva >> PAGE_SHIFT, (eva + 4095) >> PAGE_SHIFT
         if hi - lo <= len(self.ptes):
@@ -119,7 +119,7 @@ def pmap_enter_quick(pmap: Pmap, va: int, m, prot: int) -> None:
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
     """PMAP-2."""
     ptes = pmap.ptes
-    for vpn in pmap._vpns(sva, eva):
+    for vpn in pmap.vpns(sva, eva):
         pmap._drop(vpn, ptes[vpn])
 
 
@@ -138,7 +138,7 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
     if prot & VM_PROT_WRITE:
         return
     ptes = pmap.ptes
-    for vpn in pmap._vpns(sva, eva):
+    for vpn in pmap.vpns(sva, eva):
         pte = ptes[vpn]
         m = pte.page
         if not m.flags & PG_FICTITIOUS:
@@ -210,7 +210,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
     if dst_addr != src_addr or free_count < free_reserved:
         return
     skip_ptp = -1                           # a page-table page whose copy has stopped
-    for vpn in src._vpns(src_addr, src_addr + length):
+    for vpn in src.vpns(src_addr, src_addr + length):
         ptp = vpn >> 9
         if ptp == skip_ptp:
             continue
