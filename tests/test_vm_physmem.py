@@ -50,7 +50,7 @@ def test_host_address_of_physical_memory_shows_user_memory():
 def test_freed_frame_is_reused_and_reads_as_zero():
     phys = PhysMem(64, 4)
     with Kernel(physmem="16M") as k:
-        obj = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        obj = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         m = phys.alloc(obj, 0)
         first_addr = m.phys_addr
         m.data[:] = b"\xa5" * PAGE_SIZE
@@ -64,7 +64,7 @@ def test_freed_frame_is_reused_and_reads_as_zero():
 def test_frames_of_live_pages_are_distinct_and_free_count_balances():
     phys = PhysMem(32, 2)
     with Kernel(physmem="16M") as k:
-        obj = vm_object_allocate(k, OBJT_DEFAULT, 64)
+        obj = vm_object_allocate(k.vm, OBJT_DEFAULT, 64)
         pages = [phys.alloc(obj, i) for i in range(30)]
         assert all(m is not None for m in pages)
         assert phys.alloc(obj, 30) is None                # 32 frames, 2 of them the kernel's
@@ -80,7 +80,7 @@ def test_frames_of_live_pages_are_distinct_and_free_count_balances():
 def test_physical_base_offsets_every_frame_address():
     phys = PhysMem(16, 1, phys_base=0x100000)
     with Kernel(physmem="16M") as k:
-        obj = vm_object_allocate(k, OBJT_DEFAULT, 1)
+        obj = vm_object_allocate(k.vm, OBJT_DEFAULT, 1)
         m = phys.alloc(obj, 0)
         assert m.phys_addr == 0x100000 + PAGE_SIZE        # frame 0 is the kernel's
 

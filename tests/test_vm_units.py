@@ -42,7 +42,7 @@ def k():
 
 
 def new_map(k, lo=0, hi=1 << 40) -> VmMap:
-    return VmMap(lo, hi, k)
+    return VmMap(lo, hi, k.vm)
 
 
 def ins(m, a, b, prot=RW, cow=0, obj=None, off=0):
@@ -150,7 +150,7 @@ class TestInsertCoalescing:
         m = new_map(k)
         ins(m, 10, 12)
         e = m.header.next
-        e.object = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        e.object = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         ins(m, 12, 14)                                                      # coalesce (OBJ-12)
         assert spans(m) == [(10, 14)] and e.object.size == 4
         ins(m, 14, 15, prot=R)                                              # not alike: share
@@ -163,7 +163,7 @@ class TestInsertCoalescing:
     def test_no_coalescing_with_an_object_given_or_wired_or_cow(self, k):
         m = new_map(k)
         ins(m, 10, 12)
-        obj = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        obj = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         ins(m, 12, 14, obj=obj)                                             # MAP-7
         assert m.nentries == 2
         ins(m, 20, 21)
@@ -287,7 +287,7 @@ class TestTreeUnderRandomOps:
 
 class TestObjects:
     def test_shadow(self, k):
-        o = vm_object_allocate(k, OBJT_DEFAULT, 4)
+        o = vm_object_allocate(k.vm, OBJT_DEFAULT, 4)
         assert o.flags & OBJ_ONEMAPPING and o.ref_count == 1                # OBJ-1
         assert vm_object_shadow(o, 2 * PG, 4) == (o, 2 * PG)               # OBJ-8: private
         vm_object_reference(o)
@@ -303,7 +303,7 @@ class TestObjects:
 
     def test_collapse_moves_backing_pages_up(self, k):
         free0 = k.phys.free_count
-        b = vm_object_allocate(k, OBJT_DEFAULT, 6)
+        b = vm_object_allocate(k.vm, OBJT_DEFAULT, 6)
         for i in range(6):
             page_with(k, b, i, bytes([0xB0 + i]))
         vm_object_reference(b)                  # shared (OBJ-8 shadows only then) ...
@@ -322,7 +322,7 @@ class TestObjects:
         assert k.phys.free_count == free0 and not k.objects
 
     def test_bypass_when_the_shadow_hides_every_backing_page(self, k):
-        bb = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        bb = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         b, _ = vm_object_shadow(bb, 0, 2)       # bb.ref 1: returned as is (OBJ-8)
         assert b is bb
         vm_object_reference(bb)
@@ -344,7 +344,7 @@ class TestObjects:
         assert not k.objects
 
     def test_no_bypass_while_the_shadow_misses_a_backing_page(self, k):
-        b = vm_object_allocate(k, OBJT_DEFAULT, 3)
+        b = vm_object_allocate(k.vm, OBJT_DEFAULT, 3)
         page_with(k, b, 2, b"b2")
         vm_object_reference(b)
         s, _ = vm_object_shadow(b, 0, 3)
@@ -356,7 +356,7 @@ class TestObjects:
         assert not k.objects
 
     def test_deallocate_to_one_collapses_into_the_single_shadow(self, k):
-        b = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        b = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         page_with(k, b, 1, b"keep")
         vm_object_reference(b)                  # e.g. two map entries
         s, _ = vm_object_shadow(b, 0, 2)        # one of them shadowed (takes that reference)
@@ -371,7 +371,7 @@ class TestObjects:
 
     def test_deallocate_to_zero_walks_down_the_chain(self, k):
         free0 = k.phys.free_count
-        b = vm_object_allocate(k, OBJT_DEFAULT, 2)
+        b = vm_object_allocate(k.vm, OBJT_DEFAULT, 2)
         page_with(k, b, 0, b"x")
         vm_object_reference(b)
         s1, _ = vm_object_shadow(b, 0, 2)       # each shadow link holds one reference
@@ -385,7 +385,7 @@ class TestObjects:
         vm_object_deallocate(s2)
         assert not k.objects and k.phys.free_count == free0
         # a chain whose lower object cannot be collapsed (busy paging) dies from the top down
-        b = vm_object_allocate(k, OBJT_DEFAULT, 1)
+        b = vm_object_allocate(k.vm, OBJT_DEFAULT, 1)
         page_with(k, b, 0, b"x")
         vm_object_reference(b)
         s, _ = vm_object_shadow(b, 0, 1)
@@ -398,9 +398,9 @@ class TestObjects:
 
     def test_coalesce(self, k):
         assert vm_object_coalesce(None, 0, PG, PG)                          # OBJ-12
-        v = vm_object_allocate(k, OBJT_VNODE, 2)
+        v = vm_object_allocate(k.vm, OBJT_VNODE, 2)
         assert not vm_object_coalesce(v, 0, PG, PG)
-        o = vm_object_allocate(k, OBJT_DEFAULT, 4)
+        o = vm_object_allocate(k.vm, OBJT_DEFAULT, 4)
         stale = page_with(k, o, 3, b"old")      # index 3: inside the extension, stale
         assert vm_object_coalesce(o, 0, 3 * PG, 2 * PG)
         assert o.size == 5 and 3 not in o.pages and stale.object is None
@@ -418,7 +418,7 @@ class TestObjects:
 class TestPmap:
     @pytest.fixture
     def pages(self, k):
-        o = vm_object_allocate(k, OBJT_DEFAULT, 4)
+        o = vm_object_allocate(k.vm, OBJT_DEFAULT, 4)
         ps = [page_with(k, o, i, b"") for i in range(4)]
         yield ps
         for p in ps:
@@ -503,7 +503,7 @@ class TestPmap:
 class TestPhysMem:
     def test_alloc_free_and_counters(self, k):
         ph = PhysMem(16, 2)
-        o = vm_object_allocate(k, OBJT_DEFAULT, 20)
+        o = vm_object_allocate(k.vm, OBJT_DEFAULT, 20)
         assert ph.free_count == 14 and ph.v_wire_count == 2                # PAGE-4
         pages = [ph.alloc(o, i) for i in range(14)]
         assert all(p is not None for p in pages) and ph.free_count == 0
@@ -521,7 +521,7 @@ class TestPhysMem:
 
     def test_wire_counts_once_and_leaves_the_queues(self, k):
         ph = PhysMem(8, 1)
-        o = vm_object_allocate(k, OBJT_DEFAULT, 4)
+        o = vm_object_allocate(k.vm, OBJT_DEFAULT, 4)
         m = ph.alloc(o, 0)
         ph.activate(m)
         assert m.queue == PQ_ACTIVE
@@ -617,7 +617,7 @@ class TestSwapSpace:
     def test_alloc_release_read_write(self, k):
         sw = SwapSpace(4 * PG)
         try:
-            o = vm_object_allocate(k, OBJT_SWAP, 8)
+            o = vm_object_allocate(k.vm, OBJT_SWAP, 8)
             blocks = [sw.alloc(o, i) for i in range(4)]
             assert blocks == [0, 1, 2, 3] and sw.used == 4                  # lowest first
             assert sw.alloc(o, 4) is None                                   # full

@@ -19,14 +19,15 @@ from . import arch as arch_mod
 from .kern import devices, vfs
 from .kern.fail import FailPoints
 from .kern.hooks import Hooks
-from .kern.priv import Ucred
+from .kern.priv import PrivPolicy, Ucred
 from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
 from .kern.sysctl import Sysctl
 from .kern.descrip import FileDesc
 from .vm.mmap import vmmapentry_rsrc_init
 from .vm.page import PhysMem
 from .vm.pager import Pagers, SwapSpace
-from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
+from .vm.vm_system import VmSystem, VmTunables
+from .vm.param import PAGE_SIZE, VM_PROT_ALL
 
 
 def _cleanup(swap, own_root, host_fds) -> None:
@@ -42,6 +43,19 @@ def _cleanup(swap, own_root, host_fds) -> None:
         swap.close()
     if own_root is not None:
         shutil.rmtree(own_root, ignore_errors=True)
+
+
+class _VfsVnodeOps:
+    """The vnode operations the VM system calls, done by the VFS (vm_system.VnodeOps)."""
+
+    def vref(self, vp: vfs.Vnode) -> None:
+        vfs.vref(vp)
+
+    def vrele(self, vp: vfs.Vnode) -> None:
+        vfs.vrele(vp)
+
+    def fsync(self, vp: vfs.Vnode) -> None:
+        vp.host_fsync()
 
 
 def _int_arg(name: str, value, lo: int, hi: int | None = None) -> int:
@@ -92,7 +106,24 @@ def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
     return size
 
 
+def _tunable(name: str, doc: str) -> property:
+    """A Kernel attribute that reads and writes the VM system's tunable `name` (its one owner)."""
+    def get(self: "Kernel") -> int:
+        return getattr(self.vm.tunables, name)
+
+    def set_(self: "Kernel", value: int) -> None:
+        setattr(self.vm.tunables, name, value)
+    return property(get, set_, doc=doc)
+
+
 class Kernel:
+    vm_kmem_size = _tunable("vm_kmem_size", "vm.kmem_size: size of the kernel map")
+    max_proc_mmap = _tunable("max_proc_mmap", "vm.max_proc_mmap: max entries per map")
+    vm_page_max_wired = _tunable("vm_page_max_wired", "vm.max_wired: system-wide wired limit")
+    sgrowsiz = _tunable("sgrowsiz", "kern.sgrowsiz: bytes a stack grows by at a time")
+    old_msync = _tunable("old_msync", "vm.old_msync: pre-4.0 msync(MS_INVALIDATE)")
+    sv_stackprot = _tunable("sv_stackprot", "the protection of a new stack")
+
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
                  max_wired: int | None = None, pagedaemon: bool = True, host_root: bool = False,
@@ -145,8 +176,6 @@ class Kernel:
         self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)
         self.phys.on_frame_reuse = self._frame_reused
-        self.objects = {}
-        self.stats = {"object_collapses": 0, "object_bypasses": 0}
         self._own_root = None
         self._host_fds: set[int] = set()
         self.fail = FailPoints()
@@ -166,22 +195,26 @@ class Kernel:
 
     def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool,
               host_root: bool = False, rw: list[str] | None = None) -> None:
-        self.pager = Pagers(self)
+        # The VM system first, from what it owns (memory, swap, fail points, tunables); the kernel
+        # then attaches the services it needs from above (vnode ops, the OOM kill callback).
+        vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
+        tunables = VmTunables(
+            vm_kmem_size=vm_kmem_size,
+            max_proc_mmap=vmmapentry_rsrc_init(vm_kmem_size, self.arch.sizeof_vm_map_entry),
+            # PAGE-5: a third of the pages free when the page daemon starts
+            vm_page_max_wired=self.phys.free_count // 3 if max_wired is None else max_wired,
+            sgrowsiz=self.arch.sgrowsiz, old_msync=0, sv_stackprot=VM_PROT_ALL)
+        self.vm = VmSystem(self.arch, self.phys, self.swap, self.fail, tunables)
+        self.vm.attach_pagers(Pagers(self.vm))
         self.hooks = Hooks()
-        self.vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
-        self.max_proc_mmap = vmmapentry_rsrc_init(self)
-        # PAGE-5: a third of the pages free when the page daemon starts
-        self.vm_page_max_wired = self.phys.free_count // 3 if max_wired is None else max_wired
-        self.sgrowsiz = self.arch.sgrowsiz
-        self.sv_stackprot = VM_PROT_ALL
-        self.old_msync = 0
         self.prot_fault_translation = 0
-        self.suser_enabled = True
+        # security.bsd.suser_enabled has one owner, the privilege policy the VFS shares
+        self.priv_policy = PrivPolicy(self.hooks)
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
         self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, host_fds=self._host_fds,
-                           rdonly=host_root)
-        self.vfs.hooks = self.hooks
+                           priv_policy=self.priv_policy, rdonly=host_root)
+        self.vm.attach_vnode_ops(_VfsVnodeOps())
         for d in rw or ():
             err = self.vfs.mount(d, d, hostattrs=True)
             if err:
@@ -199,28 +232,42 @@ class Kernel:
         self.need_resched = False
         self.exec_stats = None
         self._closed = False
-        self.pagedaemon = None
+        self.vm.attach_oom(self.procs.values, self.exit_proc)
         if pagedaemon:
             from .vm.pageout import PageDaemon
-            self.pagedaemon = PageDaemon(self)
-            self.phys.pagedaemon = self.pagedaemon.wakeup
-            self.phys.free_min = self.pagedaemon.free_min
+            self.vm.attach_pagedaemon(PageDaemon(self.vm))
         self.sysctl_tree = Sysctl()
         self._register_sysctls()
 
-    # -- the VM's view of vnodes ---------------------------------------------------------------
-    def vref(self, vp) -> None:
-        vfs.vref(vp)
-
-    def vrele(self, vp) -> None:
-        vfs.vrele(vp)
-
-    def fsync(self, vp) -> None:
-        vp.host_fsync()
+    # -- the VM system's parts, as the kernel's inspection and tests name them -------------------
+    @property
+    def pager(self) -> Pagers:
+        """The pager table of the VM system."""
+        return self.vm.pager
 
     @property
-    def vfs_hooks(self):
-        return self
+    def pagedaemon(self):
+        """The page daemon, or None when the kernel booted without one."""
+        return self.vm.pagedaemon
+
+    @property
+    def objects(self) -> dict:
+        """Every live VM object, by id (the VM system's registry)."""
+        return self.vm.objects
+
+    @property
+    def stats(self) -> dict:
+        """The VM system's object collapse/bypass counters."""
+        return self.vm.stats
+
+    @property
+    def suser_enabled(self) -> bool:
+        """security.bsd.suser_enabled: uid 0 has privilege (owned by the privilege policy)."""
+        return self.priv_policy.suser_enabled
+
+    @suser_enabled.setter
+    def suser_enabled(self, value: bool) -> None:
+        self.priv_policy.suser_enabled = bool(value)
 
     # -- sysctl --------------------------------------------------------------------------------
     def _register_sysctls(self) -> None:
@@ -246,7 +293,6 @@ class Kernel:
                    description="signal for a protection fault: 0 by binary age, 1 SIGBUS, 2 SIGSEGV")
         def set_suser(v):
             self.suser_enabled = bool(v)
-            self.vfs.suser_enabled = bool(v)
         s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser,
                    description="processes with uid 0 have privilege")
         s.register("hw.pagesize", lambda: PAGE_SIZE, description="system memory page size")
@@ -292,19 +338,23 @@ class Kernel:
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
-            rv = exec_image(p, text_pages, data_pages)
-            if rv != KERN_SUCCESS:
+            err = exec_image(p, text_pages, data_pages)
+            if err:
                 proc_exit(p)
-                raise OSError(errno_mod.ENOMEM, "exec image does not fit")
+                raise OSError(err, "exec image does not fit")
             self.procs[p.p_pid] = p
             return Process(self, p)
 
-    def _fork(self, parent: Proc) -> Proc:
-        child = proc_fork(parent, self._alloc_pid())
-        self.procs[child.p_pid] = child
-        return child
+    def fork_proc(self, parent: Proc) -> tuple[int, Proc | None]:
+        """fork1's process half: (0, child) with a copy of `parent`'s address space, entered in
+        the process table; (ENOMEM, None) when the address space cannot be copied."""
+        err, child = proc_fork(parent, self._alloc_pid())
+        if child is not None:
+            self.procs[child.p_pid] = child
+        return err, child
 
-    def _exit(self, p: Proc) -> None:
+    def exit_proc(self, p: Proc) -> None:
+        """exit1: tear `p` down and take it out of the process table (also the OOM kill)."""
         if p.p_vmspace is None:
             return
         if p.p_cpu is not None:
@@ -437,7 +487,7 @@ class Kernel:
             err = 0
             try:
                 for p in list(self.procs.values()):
-                    self._exit(p)
+                    self.exit_proc(p)
                 try:
                     self.sync()
                 except OSError as e:

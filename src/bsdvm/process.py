@@ -340,11 +340,14 @@ class Process:
         k = self.kernel
         with k.giant:
             self._live()
-            return Process(k, k._fork(self.proc))
+            err, child = k.fork_proc(self.proc)
+            if child is None:
+                _raise(err, "fork")
+            return Process(k, child)
 
     def exit(self) -> None:
         with self.kernel.giant:
-            self.kernel._exit(self.proc)
+            self.kernel.exit_proc(self.proc)
 
     def execve(self, path, argv=None, envp=None) -> None:
         """execve(2): replace this process's image with the x86-64 ELF program at `path` (in the
@@ -450,12 +453,14 @@ class Process:
         k = self.kernel
         with k.giant:
             self._live()
-            k.vfs.suser_enabled = k.suser_enabled
-            res = fn(k, self.proc.p_ucred)
-            err, val = res if isinstance(res, tuple) else (res, None)
+            err, val = fn(k, self.proc.p_ucred)
             if err:
                 _raise(err, name)
             return val
+
+    def _vfs_errno_call(self, name, fn):
+        """A file call whose kernel side returns only an errno (close, unlink, chmod, ...)."""
+        return self._vfs_call(name, lambda k, cred: (fn(k, cred), None))
 
     def open(self, path, flags=os.O_RDONLY, mode=0o666):
         flags = _cint(flags)
@@ -487,7 +492,7 @@ class Process:
 
     def close(self, fd):
         fd = _cfd(fd)
-        return self._vfs_call("close", lambda k, cred: self.proc.p_fd.close(fd))
+        return self._vfs_errno_call("close", lambda k, cred: self.proc.p_fd.close(fd))
 
     def _rw(self, name, fd, fn):
         fd = _cfd(fd)
@@ -574,7 +579,7 @@ class Process:
 
     def fcntl_setfl(self, fd, flags):
         fd, flags = _cfd(fd), _cint(flags)
-        return self._vfs_call("fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
+        return self._vfs_errno_call("fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
 
     def pipe(self):
         def do(k, cred):
@@ -590,35 +595,35 @@ class Process:
         return self._vfs_call("pipe", do)
 
     def unlink(self, path):
-        return self._vfs_call("unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
+        return self._vfs_errno_call("unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
 
     def chmod(self, path, mode):
         mode = _index(mode)
-        return self._vfs_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
+        return self._vfs_errno_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
 
     def chown(self, path, uid, gid):
         uid, gid = _id_t(uid), _id_t(gid)
-        return self._vfs_call("chown",
+        return self._vfs_errno_call("chown",
                          lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
 
     def chflags(self, path, flags):
         flags = _index(flags)
-        return self._vfs_call("chflags",
+        return self._vfs_errno_call("chflags",
                          lambda k, cred: k.vfs.chflags(cred, os.fspath(path), flags))
 
     def mkdir(self, path, mode=0o777):
         mode = _index(mode)
-        return self._vfs_call("mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
+        return self._vfs_errno_call("mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
 
     def symlink(self, target, path):
-        return self._vfs_call("symlink",
+        return self._vfs_errno_call("symlink",
                          lambda k, cred: k.vfs.symlink(cred, os.fspath(target), os.fspath(path)))
 
     def stat(self, path):
         return self._vfs_call("stat", lambda k, cred: k.vfs.stat(cred, os.fspath(path)))
 
     def revoke(self, path):
-        return self._vfs_call("revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
+        return self._vfs_errno_call("revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
 
 
 def _describe(m, e) -> MapEntry:

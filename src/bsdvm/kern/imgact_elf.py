@@ -179,7 +179,7 @@ class Loaded:
 
 def _load_section(td: Any, m: Any, vp: Any, ph: Phdr, base: int) -> int:
     """elf_load_section: returns a KERN_* code."""
-    kernel = m.kernel
+    pager = td.td_proc.p_kernel.pager
     prot = 0
     if ph.p_flags & PF_R:
         prot |= VM_PROT_READ
@@ -195,7 +195,7 @@ def _load_section(td: Any, m: Any, vp: Any, ph: Phdr, base: int) -> int:
     else:
         map_len = round_page(ph.p_offset + ph.p_filesz) - file_addr
     if map_len:
-        obj = kernel.pager.vm_pager_allocate(OBJT_VNODE, vp, round_page(vp.host_size()), prot, 0)
+        obj = pager.vm_pager_allocate(OBJT_VNODE, vp, round_page(vp.host_size()), prot, 0)
         if obj is None:
             return 1
         rv = vm_map_insert(m, obj, file_addr, map_addr, map_addr + map_len, prot, VM_PROT_ALL,
@@ -213,7 +213,7 @@ def _load_section(td: Any, m: Any, vp: Any, ph: Phdr, base: int) -> int:
             return rv
     copy_len = (ph.p_offset + ph.p_filesz) - trunc_page(ph.p_offset + ph.p_filesz)
     if copy_len:
-        data = _read(kernel, vp, trunc_page(ph.p_offset + ph.p_filesz), copy_len)
+        data = _read(None, vp, trunc_page(ph.p_offset + ph.p_filesz), copy_len)
         try:
             copyout(m, bss_addr, data.ljust(copy_len, b"\0"))
         except UserFault:

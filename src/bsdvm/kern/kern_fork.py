@@ -25,10 +25,9 @@ def fork1(td: Any, stack: int = 0) -> tuple[int, Any]:
     kernel = parent.p_kernel
     if len(kernel.procs) >= MAXPROC:
         return errno.EAGAIN, None
-    try:
-        child = kernel._fork(parent)
-    except OSError as e:
-        return e.errno or errno.ENOMEM, None
+    err, child = kernel.fork_proc(parent)
+    if err or child is None:
+        return err or errno.ENOMEM, None
     child.p_sysvec = parent.p_sysvec
     child.p_sig = parent.p_sig.fork_copy()
     child.p_comm = parent.p_comm

@@ -53,6 +53,19 @@ class Ucred:
         return self.cr_prison is not None
 
 
+class PrivPolicy:
+    """The system's privilege policy: security.bsd.suser_enabled (its one owner) and the MAC
+    hooks consulted first.  Shared by priv_check and the VFS's own checks."""
+
+    def __init__(self, hooks=None, suser_enabled: bool = True) -> None:
+        self.hooks = hooks
+        self.suser_enabled = suser_enabled
+
+    def check(self, cred: Ucred, priv: int) -> int:
+        """priv_check_cred under this policy: 0 when granted, else EPERM (or the MAC errno)."""
+        return priv_check_cred(cred, priv, self.hooks, self.suser_enabled)
+
+
 def priv_check_cred(cred: Ucred, priv: int, hooks=None, suser_enabled: bool = True) -> int:
     if hooks is not None:
         error = hooks.mac_priv_check(cred, priv)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import errno
-import os
 from typing import Any
 
 from ..resource import (RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_NOFILE,
@@ -91,7 +90,8 @@ def default_limits(kernel) -> list:
 
 def exec_image(p: Proc, text_pages: int = 16, data_pages: int = 16) -> int:
     """VMS-1/VMS-2: a text segment (r-x), a data segment (rw-) right after it, and the grow-down
-    main stack reservation under USRSTACK.  Text and data are private (COW) like an ELF image's."""
+    main stack reservation under USRSTACK.  Text and data are private (COW) like an ELF image's.
+    Returns 0, or ENOMEM when the image does not fit the address space."""
     kernel = p.p_kernel
     arch = kernel.arch
     vms = p.p_vmspace
@@ -103,28 +103,30 @@ def exec_image(p: Proc, text_pages: int = 16, data_pages: int = 16) -> int:
     rv = vm_map_insert(m, None, 0, taddr, taddr + tsize, VM_PROT_READ | VM_PROT_EXECUTE,
                        VM_PROT_ALL, MAP_COPY_ON_WRITE)
     if rv != KERN_SUCCESS:
-        return rv
+        return errno.ENOMEM
     rv = vm_map_insert(m, None, 0, daddr, daddr + dsize, VM_PROT_READ | VM_PROT_WRITE,
                        VM_PROT_ALL, MAP_COPY_ON_WRITE)
     if rv != KERN_SUCCESS:
-        return rv
+        return errno.ENOMEM
     vms.vm_taddr, vms.vm_tsize = taddr, text_pages
     vms.vm_daddr, vms.vm_dsize = daddr, data_pages
     stack_bottom = arch.usrstack - arch.maxssiz
     rv = vm_map_stack(m, stack_bottom, arch.maxssiz, kernel.sv_stackprot, VM_PROT_ALL,
                       MAP_STACK_GROWS_DOWN, p)
     if rv != KERN_SUCCESS:
-        return rv
+        return errno.ENOMEM
     vms.vm_ssize = kernel.sgrowsiz >> 12
     vms.vm_maxsaddr = stack_bottom
-    return KERN_SUCCESS
+    return 0
 
 
-def proc_fork(parent: Proc, pid: int) -> Proc:
+def proc_fork(parent: Proc, pid: int) -> tuple[int, Proc | None]:
+    """fork1's process half: (0, child) with a copy of the parent's address space, or (ENOMEM,
+    None) when vmspace_fork cannot copy it."""
     kernel = parent.p_kernel
     vm2 = vmspace_fork(parent.p_vmspace)
     if vm2 is None:
-        raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM), "fork")
+        return errno.ENOMEM, None
     child = Proc(kernel, pid, copy.copy(parent.p_ucred), [list(x) for x in parent.p_limit], vm2,
                  parent.p_fd.fork_copy(), parent.p_osrel)
     child.p_flag = parent.p_flag & ~P_PROTECTED     # P_PROTECTED is not inherited
@@ -134,7 +136,7 @@ def proc_fork(parent: Proc, pid: int) -> Proc:
     # fork1: PCPU_ADD(cnt.v_forkpages, vm_dsize + vm_ssize) -- the data and stack segments
     # only, not the whole address space
     kernel.phys.counters["v_forkpages"] += vm2.vm_dsize + vm2.vm_ssize
-    return child
+    return 0, child
 
 
 def proc_exit(p: Proc) -> None:
@@ -148,6 +150,6 @@ def proc_exit(p: Proc) -> None:
 
 def new_vmspace(kernel) -> Vmspace:
     arch = kernel.arch
-    return Vmspace(kernel, arch.vm_min_address, arch.vm_maxuser_address)
+    return Vmspace(kernel.vm, arch.vm_min_address, arch.vm_maxuser_address)
 
 

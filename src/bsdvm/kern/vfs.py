@@ -2,6 +2,12 @@
 four file systems: hostfs (a UFS stand-in whose file bytes live in a host directory), devfs (the cdevs),
 nullfs (stacked vnodes, spec VFS-4) and pseudofs (read-only synthetic files without VM objects).
 
+Each file system is one operations vector (`VopVector`, after FreeBSD's vop_vector/vfsops: root, lookup,
+new metadata, vnode set-up, create/remove, readdir, read/write/truncate), found by the mount
+(`Mount.op`, from `FILESYSTEMS` by type).  The `VFS` itself keeps namei, the mount table, the vnode cache
+and the checks all file systems share (DAC, read-only mounts, immutable and append-only flags, the
+sticky bit, argument checks) and never asks which file system it is talking to.
+
 Invariants
 * Containment: paths are resolved component by component in the *model* name space.  A host path is only
   ever <mount host_dir>/<name>/... built from names that lstat showed to be plain directories; host
@@ -47,7 +53,7 @@ from bsdvm.kern import devices as _dev
 from bsdvm.kern.fail import FailPoints
 from bsdvm.kern.priv import (
     PRIV_VFS_ADMIN, PRIV_VFS_CHOWN, PRIV_VFS_EXEC, PRIV_VFS_LOOKUP, PRIV_VFS_READ, PRIV_VFS_RETAINSUGID,
-    PRIV_VFS_SETGID, PRIV_VFS_SYSFLAGS, PRIV_VFS_WRITE, Ucred, priv_check_cred,
+    PRIV_VFS_SETGID, PRIV_VFS_SYSFLAGS, PRIV_VFS_WRITE, PrivPolicy, Ucred,
 )
 
 VNON, VREG, VDIR, VBLK, VCHR, VLNK, VSOCK, VFIFO, VBAD = range(9)
@@ -142,6 +148,7 @@ class Mount:
                  lower: str | None = None, files: dict | None = None, hostattrs: bool = False) -> None:
         self.vfs = vfs
         self.fstype = fstype
+        self.op: VopVector = FILESYSTEMS[fstype]      # mnt_op / v_op: the file system's operations
         self.model = model                          # canonical mount point, as path components
         self.mnt_path = "/" + "/".join(model)
         self.mnt_flag = mnt_flag
@@ -185,12 +192,12 @@ class Vnode:
         self.v_doomed = False
         self.v_reclaimed = False
         self.path = path
-        self.lower = None
+        self.lower: Vnode | None = None             # nullfs: the vnode this one stacks on
         self.meta = meta
-        self.host_fd = None
-        self.host_path = None
+        self.host_fd: int | None = None
+        self.host_path: str | None = None
         self.host_writable = False
-        self.pdata = None
+        self.pdata: bytes | None = None             # pseudofs: the file's contents
         self.v_key = None
 
     def __repr__(self) -> str:
@@ -309,7 +316,8 @@ def _err(e: OSError) -> int:
 
 class VFS:
     def __init__(self, root_host_dir, devices: dict | None = None, fail: FailPoints | None = None,
-                 vm_hooks=None, host_fds: set[int] | None = None, rdonly: bool = False) -> None:
+                 vm_hooks=None, host_fds: set[int] | None = None,
+                 priv_policy: PrivPolicy | None = None, rdonly: bool = False) -> None:
         root = os.path.realpath(os.fspath(root_host_dir))
         if not os.path.isdir(root):
             raise NotADirectoryError(f"root {root_host_dir!r} is not a directory")
@@ -319,8 +327,8 @@ class VFS:
         self._unflushed: dict[int, Vnode] = {}     # unreferenced vnodes whose write-back failed
         self._flush_error = 0                       # the errno of the last failed write-back
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
-        self.hooks = None              # kern.hooks.Hooks for MAC priv checks; the kernel sets it
-        self.suser_enabled = True      # mirror of security.bsd.suser_enabled
+        # security.bsd.suser_enabled and the MAC hooks: the kernel's policy, shared, not copied
+        self.priv_policy = priv_policy if priv_policy is not None else PrivPolicy()
         self.lock = threading.RLock()
         self._mnt_ids = itertools.count(1)
         self._fileids = itertools.count(1 << 48)    # synthetic inode numbers for devfs/pseudofs
@@ -337,7 +345,7 @@ class VFS:
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _priv(self, cred: Ucred, priv: int) -> int:
-        return priv_check_cred(cred, priv, self.hooks, self.suser_enabled)
+        return self.priv_policy.check(cred, priv)
 
     @staticmethod
     def _contained(mount: Mount, hp: str) -> bool:
@@ -393,22 +401,7 @@ class VFS:
             if m is not None:
                 return m
             b = node.base()
-            now = time.time()
-            fs = b.mount.fstype
-            if fs == "hostfs":
-                st = b.st
-                if b.host == b.mount.host_dir and not b.mount.hostattrs:
-                    m = Meta(0, 0, 0o1777, 0, st.st_nlink, *_host_times(st), st.st_ino)
-                else:
-                    m = Meta(st.st_uid, st.st_gid, _st.S_IMODE(st.st_mode), 0, st.st_nlink,
-                             *_host_times(st), st.st_ino)
-            elif b.vtype == VDIR:
-                m = Meta(0, 0, 0o555, 0, 2, now, now, now, next(self._fileids))
-            elif fs == "devfs":
-                c = b.cdev
-                m = Meta(c.si_uid, c.si_gid, c.si_mode & 0o7777, 0, 1, now, now, now, next(self._fileids))
-            else:
-                m = Meta(0, 0, 0o444, 0, 1, now, now, now, next(self._fileids))
+            m = b.mount.op.new_meta(self, b)
             self._meta[node.mkey] = m
             return m
 
@@ -416,54 +409,14 @@ class VFS:
         return _Node(mount, model, lower.vtype, lower=lower, key=(mount.mnt_id, lower.key), mkey=lower.mkey)
 
     def _mount_root(self, mp: Mount, depth: int) -> tuple[int, _Node | None]:
-        if mp.fstype == "hostfs":
-            try:
-                st = os.lstat(mp.host_dir)
-            except OSError as e:
-                return _err(e), None
-            if not _st.S_ISDIR(st.st_mode):
-                return errno.ENOTDIR, None
-            return 0, _Node(mp, mp.model, VDIR, host=mp.host_dir, st=st, key=(mp.mnt_id, st.st_dev, st.st_ino),
-                            mkey=("h", st.st_dev, st.st_ino))
-        if mp.fstype == "nullfs":
-            if depth > 8:                            # nullfs mounts whose lowers go through each other
-                return errno.ELOOP, None
-            error, lower, _, _, _ = self._walk(None, mp.lower, depth=depth + 1)
-            if error:
-                return error, None
-            if lower.vtype != VDIR:
-                return errno.ENOTDIR, None
-            return 0, self._wrap(mp, mp.model, lower)
-        return 0, _Node(mp, mp.model, VDIR, key=(mp.mnt_id, None), mkey=("m", mp.mnt_id, None))
+        return mp.op.root(self, mp, depth)
 
     def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, _Node | None]:
         model = d.model + (name,)
         mp = self._mounts.get(model)
         if mp is not None:
             return self._mount_root(mp, depth)
-        m = d.mount
-        if m.fstype == "hostfs":
-            hp = os.path.join(d.host, name)
-            try:
-                st = os.lstat(hp)
-            except OSError as e:
-                return _err(e), None
-            return 0, _Node(m, model, _IFTOVT.get(_st.S_IFMT(st.st_mode), VBAD), host=hp, st=st,
-                            key=(m.mnt_id, st.st_dev, st.st_ino), mkey=("h", st.st_dev, st.st_ino))
-        if m.fstype == "devfs":
-            cdev = self.devices.get(name)
-            if cdev is None:
-                return errno.ENOENT, None
-            return 0, _Node(m, model, VCHR, cdev=cdev, key=(m.mnt_id, name), mkey=("d", name))
-        if m.fstype == "pseudofs":
-            data = m.files.get(name)
-            if data is None:
-                return errno.ENOENT, None
-            return 0, _Node(m, model, VREG, data=data, key=(m.mnt_id, name), mkey=("p", m.mnt_id, name))
-        error, low = self._lookup_child(d.lower, name, depth)
-        if error:
-            return error, None
-        return 0, self._wrap(m, model, low)
+        return d.mount.op.lookup(self, d, name, model, depth)
 
     def _readlink(self, node: _Node) -> tuple[int, str]:
         b = node.base()
@@ -557,50 +510,13 @@ class VFS:
                 del self._vcache[node.key]      # stale: the inode number was reused by a new file
             meta = self._meta_for(node)
             vp = Vnode(node.vtype, node.mount, "/" + "/".join(node.model), meta)
-            if node.lower is not None:
-                error, low = self._getvnode(node.lower)
-                if error:
-                    return error, None
-                vp.lower = low
-            elif node.mount.fstype == "hostfs":
-                vp.host_path = node.host
-                if node.vtype == VREG:
-                    error = self._open_host(vp, node)
-                    if error:
-                        return error, None
-            elif node.cdev is not None:
-                vp.v_rdev = node.cdev
-                node.cdev.si_refcount += 1
-            elif node.data is not None:
-                vp.pdata = node.data
+            error = node.mount.op.init_vnode(self, vp, node)
+            if error:
+                return error, None
             vp.v_usecount = 1
             vp.v_key = node.key
             self._vcache[node.key] = vp
             return 0, vp
-
-    def _open_host(self, vp: Vnode, node: _Node) -> int:
-        if not self._contained(node.mount, node.host):
-            return errno.EACCES
-        base = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-        try:
-            try:
-                if node.mount.mnt_flag & MNT_RDONLY:
-                    # never hold a host file of a read-only mount open for writing
-                    raise OSError(errno.EROFS, "read-only mount")
-                fd, vp.host_writable = os.open(node.host, os.O_RDWR | base), True
-            except OSError as e:
-                if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY):
-                    raise
-                fd = os.open(node.host, os.O_RDONLY | base)
-            st = os.fstat(fd)
-        except OSError as e:
-            return _err(e)
-        if (st.st_dev, st.st_ino) != (node.st.st_dev, node.st.st_ino) or not _st.S_ISREG(st.st_mode):
-            os.close(fd)                     # swapped under us on the host
-            return errno.EACCES
-        vp.host_fd = fd
-        self.host_fds.add(fd)
-        return 0
 
     def _vref(self, vp: Vnode) -> None:
         with self.lock:
@@ -673,10 +589,12 @@ class VFS:
             return error, None
         with self.lock:
             cached = node.key in self._vcache
-        if not cached and node.lower is None and node.mount.fstype == "hostfs" and node.st is not None:
-            # A host file no vnode stands for: its attributes are the lookup's own lstat and the
-            # model's metadata, as the vnode's would be -- without opening the host file for it.
-            return 0, self._stat_of_host_node(node)
+        if not cached:
+            # A file no vnode stands for may be described without making one (a host file: from the
+            # lookup's own lstat and the model's metadata, without opening it).
+            st = node.mount.op.stat_unopened(self, node)
+            if st is not None:
+                return 0, st
         error, vp = self._getvnode(node)
         if error:
             return error, None
@@ -730,8 +648,9 @@ class VFS:
         if self._rdonly(self._node_mounts(node)):
             return errno.EROFS
         base = node.base()
-        if base.mount.fstype != "hostfs":
-            return errno.EOPNOTSUPP
+        error = base.mount.op.remove_error()
+        if error:
+            return error
         pm, m = self._meta_for(parent), self._meta_for(node)
         error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
         if error:
@@ -740,12 +659,9 @@ class VFS:
             return errno.EPERM
         if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
             return errno.EPERM
-        if not self._contained(base.mount, base.host):
-            return errno.EACCES
-        try:
-            os.rmdir(base.host)
-        except OSError as e:
-            return _err(e)
+        error = base.mount.op.remove(self, base, VDIR)
+        if error:
+            return error
         now = time.time()
         with self.lock:
             if self._meta.get(base.mkey) is m:
@@ -760,27 +676,16 @@ class VFS:
         if self._rdonly(self._node_mounts(parent)):
             return errno.EROFS, None
         base = parent.base()
-        if base.mount.fstype == "devfs":
-            return errno.EOPNOTSUPP, None
-        if base.mount.fstype != "hostfs":
-            return errno.EROFS, None
+        error = base.mount.op.create_error()
+        if error:
+            return error, None
         pm = self._meta_for(parent)
         error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
         if error:
             return error, None
-        hp = os.path.join(base.host, name)
-        if not self._contained(base.mount, hp):
-            return errno.EACCES, None
-        try:
-            if vtype == VREG:
-                os.close(os.open(hp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
-            elif vtype == VDIR:
-                os.mkdir(hp, 0o755)
-            else:
-                os.symlink(target, hp)
-            st = os.lstat(hp)
-        except OSError as e:
-            return _err(e), None
+        error, hp, st = base.mount.op.create(self, base, name, vtype, target)
+        if error:
+            return error, None
         now = time.time()
         mkey = ("h", st.st_dev, st.st_ino)
         with self.lock:
@@ -872,8 +777,9 @@ class VFS:
         if self._rdonly(self._node_mounts(node)):
             return errno.EROFS
         base = node.base()
-        if base.mount.fstype != "hostfs":
-            return errno.EOPNOTSUPP
+        error = base.mount.op.remove_error()
+        if error:
+            return error
         pm, m = self._meta_for(parent), self._meta_for(node)
         error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
         if error:
@@ -882,12 +788,9 @@ class VFS:
             return errno.EPERM
         if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
             return errno.EPERM
-        if not self._contained(base.mount, base.host):
-            return errno.EACCES
-        try:
-            os.unlink(base.host)
-        except OSError as e:
-            return _err(e)
+        error = base.mount.op.remove(self, base, node.vtype)
+        if error:
+            return error
         now = time.time()
         with self.lock:
             vp = self._vcache.get(base.key)
@@ -1086,8 +989,8 @@ class VFS:
                 return errno.EBUSY
             n = len(mp.model)
             for other in self._mounts.values():
-                if other is not mp and (other.model[:n] == mp.model or
-                                        (other.fstype == "nullfs" and other.lower_model[:n] == mp.model)):
+                # (only a nullfs mount has a lower path: the others' lower_model is empty)
+                if other is not mp and (other.model[:n] == mp.model or other.lower_model[:n] == mp.model):
                     return errno.EBUSY
             if any(vp.v_mount is mp for vp in self._vcache.values()):
                 return errno.EBUSY
@@ -1134,35 +1037,11 @@ class VFS:
                 dotdot = self._meta_for(up).fileid
         out: list[tuple[str, int, int]] = [(".", VDIR, vp.meta.fileid), ("..", VDIR, dotdot)]
         b = vp.base()
-        fs = b.v_mount.fstype
         names: dict[str, int] = {}
         try:
-            if fs == "hostfs" and b.host_path is not None:
-                with os.scandir(b.host_path) as it:
-                    for e in it:
-                        # the entry's d_type when the host file system gives one: no lstat per name
-                        if e.is_symlink():
-                            vt = VLNK
-                        elif e.is_dir(follow_symlinks=False):
-                            vt = VDIR
-                        elif e.is_file(follow_symlinks=False):
-                            vt = VREG
-                        else:
-                            vt = _IFTOVT.get(_st.S_IFMT(e.stat(follow_symlinks=False).st_mode), VBAD)
-                        names[e.name] = len(out)
-                        out.append((e.name, vt, e.inode()))
-            elif fs == "devfs":
-                for name in sorted(self.devices):
-                    names[name] = len(out)
-                    out.append((name, VCHR, self._meta_for(_Node(b.v_mount, model + (name,), VCHR,
-                                                                 cdev=self.devices[name],
-                                                                 mkey=("d", name))).fileid))
-            elif fs == "pseudofs" and b.v_mount.files is not None:
-                for name in b.v_mount.files:
-                    names[name] = len(out)
-                    out.append((name, VREG, self._meta_for(_Node(b.v_mount, model + (name,), VREG,
-                                                                 mkey=("p", b.v_mount.mnt_id,
-                                                                       name))).fileid))
+            for name, vt, fileid in b.v_mount.op.readdir(self, b, model):
+                names[name] = len(out)
+                out.append((name, vt, fileid))
         except OSError as e:
             return _err(e), []
         n = len(model)
@@ -1224,96 +1103,27 @@ class VFS:
             return errno.EBADF, b""
         if offset < 0 or n < 0:
             return errno.EINVAL, b""
-        vt = vp.v_type
-        if vt == VDIR:
+        if vp.v_type == VDIR:
             return errno.EISDIR, b""
-        if vp.lower is not None:
-            return self.read(vp.lower, offset, n)
-        if vt == VCHR:
-            if vp.v_rdev is None:
-                return errno.ENXIO, b""
-            return _dev.dev_read(vp.v_rdev, offset, n)
-        if vt != VREG:
-            return errno.EOPNOTSUPP, b""
-        if vp.pdata is not None:
-            data = vp.pdata[offset:offset + n]
-        else:
-            try:
-                size = vp.host_size()
-                n = min(n, size - offset)
-                data = bytes(self.vm_hooks.vn_read(vp, offset, n)) if n > 0 else b""
-            except OSError as e:
-                return _err(e), b""
-        vfs_mark_atime(vp)
-        return 0, data
+        return vp.v_mount.op.read(self, vp, offset, n)
 
     def write(self, vp: Vnode, offset: int, data, append: bool = False) -> tuple[int, int]:
         if vp.v_doomed:
             return errno.EBADF, 0
         if offset < 0 and not append:
             return errno.EINVAL, 0
-        vt = vp.v_type
-        if vt == VDIR:
+        if vp.v_type == VDIR:
             return errno.EISDIR, 0
-        if vp.lower is not None:
-            if vp.v_mount.mnt_flag & MNT_RDONLY:
-                return errno.EROFS, 0
-            return self.write(vp.lower, offset, data, append)
-        if vt == VCHR:
-            if vp.v_rdev is None:
-                return errno.ENXIO, 0
-            return _dev.dev_write(vp.v_rdev, offset, data)
-        if vt != VREG:
-            return errno.EOPNOTSUPP, 0
-        if vp.pdata is not None or vp.v_mount.mnt_flag & MNT_RDONLY:
-            return errno.EROFS, 0
-        try:
-            size = vp.host_size()
-            if append:
-                offset = size
-            if vp.meta.flags & APPEND and offset != size:
-                return errno.EPERM, 0
-            if len(data):
-                self.vm_hooks.vn_write(vp, offset, data)
-                end = offset + len(data)
-                if end > size:
-                    # The host size is what VOP_GETATTR reports, so it must cover the write even if the
-                    # VM kept the new bytes in its pages only.
-                    if vp.host_size() < end:
-                        vp.host_truncate(end)
-                    self.vm_hooks.vnode_pager_setsize(vp, end)
-                vp.touch_mtime()
-        except OSError as e:
-            return _err(e), 0
-        return 0, len(data)
+        return vp.v_mount.op.write(self, vp, offset, data, append)
 
     def truncate(self, vp: Vnode, size: int) -> int:
         if vp.v_doomed:
             return errno.EBADF
         if not isinstance(size, int) or size < 0:
             return errno.EINVAL
-        vt = vp.v_type
-        if vt == VDIR:
+        if vp.v_type == VDIR:
             return errno.EISDIR
-        if vp.lower is not None:
-            if vp.v_mount.mnt_flag & MNT_RDONLY:
-                return errno.EROFS
-            return self.truncate(vp.lower, size)
-        if vt == VCHR:
-            return 0                        # a size change on a device node is ignored
-        if vt != VREG:
-            return errno.EINVAL
-        if vp.pdata is not None or vp.v_mount.mnt_flag & MNT_RDONLY:
-            return errno.EROFS
-        if vp.meta.flags & (IMMUTABLE | APPEND):
-            return errno.EPERM
-        try:
-            vp.host_truncate(size)
-        except OSError as e:
-            return _err(e)
-        self.vm_hooks.vnode_pager_setsize(vp, size)
-        vp.touch_mtime()
-        return 0
+        return vp.v_mount.op.truncate(self, vp, size)
 
     # ---- inspection and shutdown ------------------------------------------------------------------------
 
@@ -1338,3 +1148,401 @@ class VFS:
                 self.host_fds.discard(fd)
                 os.close(fd)
             vp.v_doomed = True
+
+
+# ---- file systems: one operations vector each (FreeBSD's vop_vector / vfsops) ------------------------------
+#
+# The VFS keeps namei, the mount table, the vnode cache and the checks every file system shares (DAC,
+# read-only mounts, immutable flags, the sticky bit); what differs between file systems is asked of the
+# mount's `op`, one of the four vectors below.  The vectors hold no state of their own: everything they
+# touch is in the VFS, the mount, the node or the vnode they are given.
+
+class VopVector:
+    """The operations a file system provides.  The defaults are those of a file system with a synthetic
+    root directory, no name-space writes and no data (each vector overrides what it has)."""
+    name = ""
+
+    def root(self, vfs: "VFS", mp: Mount, depth: int) -> tuple[int, _Node | None]:
+        """VFS_ROOT: the node of the mount's root directory."""
+        return 0, _Node(mp, mp.model, VDIR, key=(mp.mnt_id, None), mkey=("m", mp.mnt_id, None))
+
+    def lookup(self, vfs: "VFS", d: _Node, name: str, model: tuple, depth: int) -> tuple[int, _Node | None]:
+        """VOP_LOOKUP of `name` in directory `d` (a mount point covering it was already checked)."""
+        return errno.ENOENT, None
+
+    def new_meta(self, vfs: "VFS", b: _Node) -> Meta:
+        """The model metadata of a file first seen (a synthetic directory by default)."""
+        now = time.time()
+        return Meta(0, 0, 0o555, 0, 2, now, now, now, next(vfs._fileids))
+
+    def init_vnode(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        """The file-system half of a new vnode for `node` (VFS_VGET): 0 or an errno."""
+        return 0
+
+    def stat_unopened(self, vfs: "VFS", node: _Node) -> SimpleNamespace | None:
+        """stat of a file no vnode stands for, without making one; None: make the vnode."""
+        return None
+
+    def create_error(self) -> int:
+        """Why a name cannot be created here (0 when it can)."""
+        return errno.EROFS
+
+    def remove_error(self) -> int:
+        """Why a name cannot be removed here (0 when it can)."""
+        return errno.EOPNOTSUPP
+
+    def create(self, vfs: "VFS", base: _Node, name: str, vtype: int, target: str) -> tuple[int, str, object]:
+        """VOP_CREATE/VOP_MKDIR/VOP_SYMLINK: (errno, host path, host stat)."""
+        return self.create_error(), "", None
+
+    def remove(self, vfs: "VFS", base: _Node, vtype: int) -> int:
+        """VOP_REMOVE/VOP_RMDIR of the file behind `base`."""
+        return self.remove_error()
+
+    def readdir(self, vfs: "VFS", b: Vnode, model: tuple) -> list[tuple[str, int, int]]:
+        """VOP_READDIR: the file system's own entries (name, vtype, fileid); OSError on a host error."""
+        return []
+
+    def read(self, vfs: "VFS", vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+        """VOP_READ of a non-directory vnode whose arguments were checked."""
+        return errno.EOPNOTSUPP, b""
+
+    def write(self, vfs: "VFS", vp: Vnode, offset: int, data, append: bool) -> tuple[int, int]:
+        """VOP_WRITE of a non-directory vnode whose arguments were checked."""
+        return errno.EOPNOTSUPP, 0
+
+    def truncate(self, vfs: "VFS", vp: Vnode, size: int) -> int:
+        """VOP_SETATTR(va_size) of a non-directory vnode whose arguments were checked."""
+        return errno.EINVAL
+
+
+def _chr_read(vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+    if vp.v_rdev is None:
+        return errno.ENXIO, b""             # a host device node: no driver in the model
+    return _dev.dev_read(vp.v_rdev, offset, n)
+
+
+def _chr_write(vp: Vnode, offset: int, data) -> tuple[int, int]:
+    if vp.v_rdev is None:
+        return errno.ENXIO, 0
+    return _dev.dev_write(vp.v_rdev, offset, data)
+
+
+class HostFs(VopVector):
+    """hostfs, the UFS stand-in: names and bytes live in a host directory, metadata in the model."""
+    name = "hostfs"
+
+    def root(self, vfs: "VFS", mp: Mount, depth: int) -> tuple[int, _Node | None]:
+        assert mp.host_dir is not None             # a hostfs mount always has its host directory
+        try:
+            st = os.lstat(mp.host_dir)
+        except OSError as e:
+            return _err(e), None
+        if not _st.S_ISDIR(st.st_mode):
+            return errno.ENOTDIR, None
+        return 0, _Node(mp, mp.model, VDIR, host=mp.host_dir, st=st, key=(mp.mnt_id, st.st_dev, st.st_ino),
+                        mkey=("h", st.st_dev, st.st_ino))
+
+    def lookup(self, vfs: "VFS", d: _Node, name: str, model: tuple, depth: int) -> tuple[int, _Node | None]:
+        m = d.mount
+        hp = os.path.join(d.host, name)
+        try:
+            st = os.lstat(hp)
+        except OSError as e:
+            return _err(e), None
+        return 0, _Node(m, model, _IFTOVT.get(_st.S_IFMT(st.st_mode), VBAD), host=hp, st=st,
+                        key=(m.mnt_id, st.st_dev, st.st_ino), mkey=("h", st.st_dev, st.st_ino))
+
+    def new_meta(self, vfs: "VFS", b: _Node) -> Meta:
+        st = b.st
+        if b.host == b.mount.host_dir and not b.mount.hostattrs:
+            return Meta(0, 0, 0o1777, 0, st.st_nlink, *_host_times(st), st.st_ino)
+        return Meta(st.st_uid, st.st_gid, _st.S_IMODE(st.st_mode), 0, st.st_nlink, *_host_times(st), st.st_ino)
+
+    def init_vnode(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        vp.host_path = node.host
+        if node.vtype == VREG:
+            return self._open_host(vfs, vp, node)
+        return 0
+
+    def _open_host(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        if not vfs._contained(node.mount, node.host):
+            return errno.EACCES
+        base = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            try:
+                if node.mount.mnt_flag & MNT_RDONLY:
+                    # never hold a host file of a read-only mount open for writing
+                    raise OSError(errno.EROFS, "read-only mount")
+                fd, vp.host_writable = os.open(node.host, os.O_RDWR | base), True
+            except OSError as e:
+                if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ETXTBSY):
+                    raise
+                fd = os.open(node.host, os.O_RDONLY | base)
+            st = os.fstat(fd)
+        except OSError as e:
+            return _err(e)
+        if (st.st_dev, st.st_ino) != (node.st.st_dev, node.st.st_ino) or not _st.S_ISREG(st.st_mode):
+            os.close(fd)                     # swapped under us on the host
+            return errno.EACCES
+        vp.host_fd = fd
+        vfs.host_fds.add(fd)
+        return 0
+
+    def stat_unopened(self, vfs: "VFS", node: _Node) -> SimpleNamespace | None:
+        return vfs._stat_of_host_node(node) if node.st is not None else None
+
+    def create_error(self) -> int:
+        return 0
+
+    def remove_error(self) -> int:
+        return 0
+
+    def create(self, vfs: "VFS", base: _Node, name: str, vtype: int, target: str) -> tuple[int, str, object]:
+        hp = os.path.join(base.host, name)
+        if not vfs._contained(base.mount, hp):
+            return errno.EACCES, "", None
+        try:
+            if vtype == VREG:
+                os.close(os.open(hp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+            elif vtype == VDIR:
+                os.mkdir(hp, 0o755)
+            else:
+                os.symlink(target, hp)
+            st = os.lstat(hp)
+        except OSError as e:
+            return _err(e), "", None
+        return 0, hp, st
+
+    def remove(self, vfs: "VFS", base: _Node, vtype: int) -> int:
+        if not vfs._contained(base.mount, base.host):
+            return errno.EACCES
+        try:
+            if vtype == VDIR:
+                os.rmdir(base.host)
+            else:
+                os.unlink(base.host)
+        except OSError as e:
+            return _err(e)
+        return 0
+
+    def readdir(self, vfs: "VFS", b: Vnode, model: tuple) -> list[tuple[str, int, int]]:
+        out: list[tuple[str, int, int]] = []
+        if b.host_path is None:
+            return out
+        with os.scandir(b.host_path) as it:
+            for e in it:
+                # the entry's d_type when the host file system gives one: no lstat per name
+                if e.is_symlink():
+                    vt = VLNK
+                elif e.is_dir(follow_symlinks=False):
+                    vt = VDIR
+                elif e.is_file(follow_symlinks=False):
+                    vt = VREG
+                else:
+                    vt = _IFTOVT.get(_st.S_IFMT(e.stat(follow_symlinks=False).st_mode), VBAD)
+                out.append((e.name, vt, e.inode()))
+        return out
+
+    def read(self, vfs: "VFS", vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+        if vp.v_type == VCHR:
+            return _chr_read(vp, offset, n)
+        if vp.v_type != VREG:
+            return errno.EOPNOTSUPP, b""
+        try:
+            size = vp.host_size()
+            n = min(n, size - offset)
+            data = bytes(vfs.vm_hooks.vn_read(vp, offset, n)) if n > 0 else b""
+        except OSError as e:
+            return _err(e), b""
+        vfs_mark_atime(vp)
+        return 0, data
+
+    def write(self, vfs: "VFS", vp: Vnode, offset: int, data, append: bool) -> tuple[int, int]:
+        if vp.v_type == VCHR:
+            return _chr_write(vp, offset, data)
+        if vp.v_type != VREG:
+            return errno.EOPNOTSUPP, 0
+        if vp.v_mount.mnt_flag & MNT_RDONLY:
+            return errno.EROFS, 0
+        try:
+            size = vp.host_size()
+            if append:
+                offset = size
+            if vp.meta.flags & APPEND and offset != size:
+                return errno.EPERM, 0
+            if len(data):
+                vfs.vm_hooks.vn_write(vp, offset, data)
+                end = offset + len(data)
+                if end > size:
+                    # The host size is what VOP_GETATTR reports, so it must cover the write even if the
+                    # VM kept the new bytes in its pages only.
+                    if vp.host_size() < end:
+                        vp.host_truncate(end)
+                    vfs.vm_hooks.vnode_pager_setsize(vp, end)
+                vp.touch_mtime()
+        except OSError as e:
+            return _err(e), 0
+        return 0, len(data)
+
+    def truncate(self, vfs: "VFS", vp: Vnode, size: int) -> int:
+        if vp.v_type == VCHR:
+            return 0                        # a size change on a device node is ignored
+        if vp.v_type != VREG:
+            return errno.EINVAL
+        if vp.v_mount.mnt_flag & MNT_RDONLY:
+            return errno.EROFS
+        if vp.meta.flags & (IMMUTABLE | APPEND):
+            return errno.EPERM
+        try:
+            vp.host_truncate(size)
+        except OSError as e:
+            return _err(e)
+        vfs.vm_hooks.vnode_pager_setsize(vp, size)
+        vp.touch_mtime()
+        return 0
+
+
+class DevFs(VopVector):
+    """devfs: one character device per entry of the VFS's device table, under a synthetic root."""
+    name = "devfs"
+
+    def lookup(self, vfs: "VFS", d: _Node, name: str, model: tuple, depth: int) -> tuple[int, _Node | None]:
+        cdev = vfs.devices.get(name)
+        if cdev is None:
+            return errno.ENOENT, None
+        return 0, _Node(d.mount, model, VCHR, cdev=cdev, key=(d.mount.mnt_id, name), mkey=("d", name))
+
+    def new_meta(self, vfs: "VFS", b: _Node) -> Meta:
+        if b.vtype == VDIR:
+            return super().new_meta(vfs, b)
+        c, now = b.cdev, time.time()
+        return Meta(c.si_uid, c.si_gid, c.si_mode & 0o7777, 0, 1, now, now, now, next(vfs._fileids))
+
+    def init_vnode(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        if node.cdev is not None:
+            vp.v_rdev = node.cdev
+            node.cdev.si_refcount += 1
+        return 0
+
+    def create_error(self) -> int:
+        return errno.EOPNOTSUPP
+
+    def readdir(self, vfs: "VFS", b: Vnode, model: tuple) -> list[tuple[str, int, int]]:
+        return [(name, VCHR, vfs._meta_for(_Node(b.v_mount, model + (name,), VCHR, cdev=vfs.devices[name],
+                                                  mkey=("d", name))).fileid)
+                for name in sorted(vfs.devices)]
+
+    def read(self, vfs: "VFS", vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+        if vp.v_type == VCHR:
+            return _chr_read(vp, offset, n)
+        return errno.EOPNOTSUPP, b""
+
+    def write(self, vfs: "VFS", vp: Vnode, offset: int, data, append: bool) -> tuple[int, int]:
+        if vp.v_type == VCHR:
+            return _chr_write(vp, offset, data)
+        return errno.EOPNOTSUPP, 0
+
+    def truncate(self, vfs: "VFS", vp: Vnode, size: int) -> int:
+        return 0 if vp.v_type == VCHR else errno.EINVAL
+
+
+class NullFs(VopVector):
+    """nullfs (spec VFS-4): every vnode stacks on the vnode of the same name under the lower directory;
+    data operations pass down, refused first when the upper mount is read-only."""
+    name = "nullfs"
+
+    def root(self, vfs: "VFS", mp: Mount, depth: int) -> tuple[int, _Node | None]:
+        if depth > 8:                                # nullfs mounts whose lowers go through each other
+            return errno.ELOOP, None
+        error, lower, _, _, _ = vfs._walk(None, mp.lower, depth=depth + 1)
+        if error:
+            return error, None
+        assert lower is not None
+        if lower.vtype != VDIR:
+            return errno.ENOTDIR, None
+        return 0, vfs._wrap(mp, mp.model, lower)
+
+    def lookup(self, vfs: "VFS", d: _Node, name: str, model: tuple, depth: int) -> tuple[int, _Node | None]:
+        assert d.lower is not None              # every nullfs node stacks on a lower one
+        error, low = vfs._lookup_child(d.lower, name, depth)
+        if error or low is None:
+            return error, None
+        return 0, vfs._wrap(d.mount, model, low)
+
+    def init_vnode(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        error, low = vfs._getvnode(node.lower)
+        if error:
+            return error
+        vp.lower = low
+        return 0
+
+    @staticmethod
+    def _lower(vp: Vnode) -> Vnode:
+        assert vp.lower is not None             # until reclaimed (and then doomed, refused before)
+        return vp.lower
+
+    def read(self, vfs: "VFS", vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+        return vfs.read(self._lower(vp), offset, n)
+
+    def write(self, vfs: "VFS", vp: Vnode, offset: int, data, append: bool) -> tuple[int, int]:
+        if vp.v_mount.mnt_flag & MNT_RDONLY:
+            return errno.EROFS, 0
+        return vfs.write(self._lower(vp), offset, data, append)
+
+    def truncate(self, vfs: "VFS", vp: Vnode, size: int) -> int:
+        if vp.v_mount.mnt_flag & MNT_RDONLY:
+            return errno.EROFS
+        return vfs.truncate(self._lower(vp), size)
+
+
+class PseudoFs(VopVector):
+    """pseudofs: read-only synthetic files held in memory, without VM objects (spec MMV-1)."""
+    name = "pseudofs"
+
+    def lookup(self, vfs: "VFS", d: _Node, name: str, model: tuple, depth: int) -> tuple[int, _Node | None]:
+        m = d.mount
+        data = m.files.get(name)
+        if data is None:
+            return errno.ENOENT, None
+        return 0, _Node(m, model, VREG, data=data, key=(m.mnt_id, name), mkey=("p", m.mnt_id, name))
+
+    def new_meta(self, vfs: "VFS", b: _Node) -> Meta:
+        if b.vtype == VDIR:
+            return super().new_meta(vfs, b)
+        now = time.time()
+        return Meta(0, 0, 0o444, 0, 1, now, now, now, next(vfs._fileids))
+
+    def init_vnode(self, vfs: "VFS", vp: Vnode, node: _Node) -> int:
+        if node.data is not None:
+            vp.pdata = node.data
+        return 0
+
+    def readdir(self, vfs: "VFS", b: Vnode, model: tuple) -> list[tuple[str, int, int]]:
+        files = b.v_mount.files
+        if files is None:
+            return []
+        return [(name, VREG, vfs._meta_for(_Node(b.v_mount, model + (name,), VREG,
+                                                  mkey=("p", b.v_mount.mnt_id, name))).fileid)
+                for name in files]
+
+    def read(self, vfs: "VFS", vp: Vnode, offset: int, n: int) -> tuple[int, bytes]:
+        if vp.v_type != VREG or vp.pdata is None:
+            return errno.EOPNOTSUPP, b""
+        data = vp.pdata[offset:offset + n]
+        vfs_mark_atime(vp)
+        return 0, data
+
+    def write(self, vfs: "VFS", vp: Vnode, offset: int, data, append: bool) -> tuple[int, int]:
+        if vp.v_type != VREG:
+            return errno.EOPNOTSUPP, 0
+        return errno.EROFS, 0
+
+    def truncate(self, vfs: "VFS", vp: Vnode, size: int) -> int:
+        if vp.v_type != VREG:
+            return errno.EINVAL
+        return errno.EROFS
+
+
+# the file systems by name (Mount.fstype): vfsconf
+FILESYSTEMS: dict[str, VopVector] = {fs.name: fs for fs in (HostFs(), DevFs(), NullFs(), PseudoFs())}

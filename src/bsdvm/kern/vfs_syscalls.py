@@ -74,9 +74,7 @@ def oflags_to_vfs(flags: int) -> int:
 
 
 def _vfs_of(td: Any) -> Any:
-    k = td.td_proc.p_kernel
-    k.vfs.suser_enabled = k.suser_enabled
-    return k.vfs
+    return td.td_proc.p_kernel.vfs          # the VFS shares the kernel's PrivPolicy
 
 
 def lookup_at(td: Any, dirfd: int, path: bytes) -> tuple[int, str]:

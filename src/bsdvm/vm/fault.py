@@ -26,15 +26,20 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     VM_PROT_WRITE, atop)
 from .page import ZERO_PAGE
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .vm_system import VmSystem
+
 PFBAK = 4
 PFFOR = 4
 
 
 def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
     """Resolve a fault at vaddr in map m.  Returns a KERN_* code."""
-    kernel = m.kernel
-    phys = kernel.phys
-    pager = kernel.pager
+    vmsys = m.vmsys
+    phys = vmsys.phys
+    pager = vmsys.pager
     counters = phys.counters
     counters["v_vm_faults"] += 1
     vaddr &= ~(PAGE_SIZE - 1)
@@ -157,7 +162,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     phys.free(first_m)
                 pmap_mod.pmap_remove_all(page)
                 if page.swapblk is not None:
-                    _drop_swap(kernel, obj, page)
+                    _drop_swap(vmsys, obj, page)
                 phys.rename(page, first_object, first_pindex)
                 counters["v_cow_optim"] += 1
             else:
@@ -195,7 +200,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
         if fault_flags & VM_FAULT_DIRTY:
             page.dirty = True
             if page.swapblk is not None:
-                _drop_swap(kernel, obj, page)
+                _drop_swap(vmsys, obj, page)
 
     wiring = bool(fault_flags & VM_FAULT_WIRE_MASK)
     # The translation is wired when the entry is (vm_map_lookup's `wired`), whatever the fault
@@ -217,11 +222,11 @@ def _release(phys, first_m) -> None:
         phys.free(first_m)
 
 
-def _drop_swap(kernel, obj, page) -> None:
+def _drop_swap(vmsys: VmSystem, obj, page) -> None:
     """A dirtied page's swap copy is stale: give the block back (FLT-9)."""
     blk = obj.swblocks.pop(page.pindex, None)
     if blk is not None:
-        kernel.swap.release(blk)
+        vmsys.swap.release(blk)
     page.swapblk = None
 
 
@@ -313,9 +318,9 @@ def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
 def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
     """FLT-13: every page pmap_extract finds in the range loses its translation's wiring and
     one page wiring -- whether or not that translation was wired."""
-    phys = m.kernel.phys
+    phys = m.vmsys.phys
     pmap = m.pmap
-    for vpn in pmap._vpns(start, end):
+    for vpn in pmap.vpns(start, end):
         pte = pmap.ptes[vpn]
         pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
         # FreeBSD panics on a page that is not wired; the model leaves it be
@@ -326,11 +331,11 @@ def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
 def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
     """FORK-3 for wired entries: the child gets its own copy of every page now.  Returns
     KERN_RESOURCE_SHORTAGE when memory cannot be had even by killing another process."""
-    kernel = dst_map.kernel
-    phys = kernel.phys
+    vmsys = dst_map.vmsys
+    phys = vmsys.phys
     src_object = src_entry.object
     npages = atop(dst_entry.end - dst_entry.start)
-    dst_object = vm_object_allocate(kernel, OBJT_DEFAULT, npages)
+    dst_object = vm_object_allocate(vmsys, OBJT_DEFAULT, npages)
     dst_entry.object = dst_object
     dst_entry.offset = 0
     # 7.0 leaves the entry's eflags alone: the child's entry keeps MAP_ENTRY_COW, and
@@ -343,7 +348,7 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
         if dst_m is None:
             # VM_WAIT: FreeBSD sleeps until the page daemon (vm_pageout_oom) frees memory; a
             # skipped page would read as zeros in the child.  Never kill the forking process.
-            pd = kernel.pagedaemon
+            pd = vmsys.pagedaemon
             src_proc = getattr(src_map.vmspace, "proc", None)
             while dst_m is None and pd is not None and pd.oom_kill(exclude=src_proc) is not None:
                 dst_m = phys.alloc(dst_object, i)
@@ -423,7 +428,7 @@ def copyin(m, addr: int, n: int) -> bytes:
     once: pages whose frames are consecutive in physical memory are taken as one slice of it (a
     run), and the runs are joined straight into the result."""
     ptes = m.pmap.ptes
-    phys = m.kernel.phys
+    phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
     parts: list = []
@@ -482,7 +487,7 @@ def copyout(m, addr: int, data) -> None:
     Pages whose frames are consecutive in physical memory take their bytes in one slice
     assignment (a run); a run is written before any fault, which may free and reuse frames."""
     ptes = m.pmap.ptes
-    phys = m.kernel.phys
+    phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
     mv = memoryview(data)

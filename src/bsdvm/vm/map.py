@@ -40,6 +40,11 @@ from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .vm_system import VmSystem
+
 class VmMapEntry:
     __slots__ = ("start", "end", "object", "offset", "eflags", "protection", "max_protection",
                  "inheritance", "wired_count", "avail_ssize", "lastr", "prev", "next",
@@ -155,7 +160,7 @@ def _splay(addr: int, root: VmMapEntry) -> VmMapEntry:
 
 
 class VmMap:
-    def __init__(self, min_offset: int, max_offset: int, kernel=None):
+    def __init__(self, min_offset: int, max_offset: int, vmsys: VmSystem):
         self.min_offset = min_offset
         self.max_offset = max_offset
         # FreeBSD: #define min_offset header.start, #define max_offset header.end
@@ -169,7 +174,7 @@ class VmMap:
         self.flags = 0
         self.pmap = Pmap()
         self.system_map = False
-        self.kernel = kernel
+        self.vmsys = vmsys
         self.vmspace = None
 
     # -- locking (timestamp only, MAP-1) -------------------------------------------------------
@@ -202,7 +207,49 @@ class VmMap:
         _set_max_free(e)
 
     def entry_link(self, after: VmMapEntry, e: VmMapEntry) -> None:
-        """vm_map_entry_link: put e after `after` on the list and in the tree, as the new root."""
+        """vm_map_entry_link: put e after `after` on the list and in the tree, as the new root;
+        the map's size grows by e's length."""
+        self._link(after, e)
+        self.size += e.end - e.start
+
+    def entry_unlink(self, e: VmMapEntry) -> None:
+        """vm_map_entry_unlink: take e off the list and out of the tree; the map's size shrinks
+        by e's length."""
+        self._unlink(e)
+        self.size -= e.end - e.start
+
+    def entry_set_end(self, e: VmMapEntry, end: int) -> None:
+        """Move a linked entry's end (a coalescing insert or an upward stack growth): the map's
+        size follows, and e's gap is recomputed (vm_map_entry_resize_free)."""
+        self.size += end - e.end
+        e.end = end
+        self._refresh(e)
+
+    def entry_split(self, e: VmMapEntry, a: int, new: VmMapEntry, low: bool) -> None:
+        """The bounds half of vm_map_clip_start/_end: `new` (a copy of e) takes [e.start, a) when
+        `low`, else [a, e.end), and e keeps the rest; the map's size does not change.  Offsets and
+        object references are the caller's."""
+        if low:
+            new.start, new.end = e.start, a
+            e.start = a                 # e keeps its tree position: its key stays below its successor's
+            self._link(e.prev, new)
+        else:
+            new.start, new.end = a, e.end
+            e.end = a
+            self._link(e, new)
+
+    def entry_merge(self, e: VmMapEntry, other: VmMapEntry) -> None:
+        """The bounds half of vm_map_simplify_entry: e absorbs its neighbour `other` (which is
+        unlinked); the map's size does not change.  e's offset and other's object are the caller's."""
+        self._unlink(other)
+        if other.end == e.start:
+            e.start = other.start
+            self._refresh(e.prev)
+        else:
+            e.end = other.end
+            self._refresh(e)
+
+    def _link(self, after: VmMapEntry, e: VmMapEntry) -> None:
         self.nentries += 1
         e.prev = after
         e.next = after.next
@@ -223,9 +270,9 @@ class VmMap:
         _set_max_free(e)
         self.root = e
 
-    def entry_unlink(self, e: VmMapEntry) -> None:
-        """vm_map_entry_unlink: take e off the list and out of the tree; its predecessor (the
-        largest entry of its left subtree) takes its place as root and inherits its gap."""
+    def _unlink(self, e: VmMapEntry) -> None:
+        # e's predecessor (the largest entry of its left subtree) takes its place as root and
+        # inherits its gap
         if e is not self.root and self.root is not None:
             self.root = _splay(e.start, self.root)
         if e.left is None:
@@ -321,10 +368,8 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
                 and prev.eflags == e.eflags and prev.protection == e.protection
                 and prev.max_protection == e.max_protection
                 and prev.inheritance == e.inheritance and prev.wired_count == e.wired_count):
-            m.entry_unlink(prev)
-            e.start = prev.start
+            m.entry_merge(e, prev)
             e.offset = prev.offset
-            m._refresh(e.prev)
             if prev.object is not None:
                 vm_object_deallocate(prev.object)
     nxt = e.next
@@ -335,9 +380,7 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
                 and nxt.eflags == e.eflags and nxt.protection == e.protection
                 and nxt.max_protection == e.max_protection
                 and nxt.inheritance == e.inheritance and nxt.wired_count == e.wired_count):
-            m.entry_unlink(nxt)
-            e.end = nxt.end
-            m._refresh(e)
+            m.entry_merge(e, nxt)
             if nxt.object is not None:
                 vm_object_deallocate(nxt.object)
 
@@ -345,7 +388,7 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
 def _ensure_object(m: VmMap, e: VmMapEntry) -> None:
     """Clipping an object-less user entry first gives it one object both halves share."""
     if e.object is None and not m.system_map and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
-        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
 
 
@@ -358,11 +401,8 @@ def vm_map_clip_start(m: VmMap, e: VmMapEntry, a: int) -> None:
     _ensure_object(m, e)
     new = VmMapEntry()
     new.copy_fields_from(e)
-    new.end = a
     e.offset += a - e.start
-    e.start = a
-    # e keeps its tree position (its key grew but stays below its successor's); new goes before it
-    m.entry_link(e.prev, new)
+    m.entry_split(e, a, new, low=True)
     if new.object is not None:
         vm_object_reference(new.object)
 
@@ -373,10 +413,8 @@ def vm_map_clip_end(m: VmMap, e: VmMapEntry, a: int) -> None:
     _ensure_object(m, e)
     new = VmMapEntry()
     new.copy_fields_from(e)
-    new.start = a
     new.offset = e.offset + (a - e.start)
-    e.end = a
-    m.entry_link(e, new)
+    m.entry_split(e, a, new, low=False)
     if new.object is not None:
         vm_object_reference(new.object)
 
@@ -411,9 +449,7 @@ def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, m
           and vm_object_coalesce(prev.object, prev.offset, prev.end - prev.start, end - prev.end)):
         if (prev.inheritance == VM_INHERIT_DEFAULT and prev.protection == prot
                 and prev.max_protection == max_prot):
-            m.size += end - prev.end
-            prev.end = end
-            m._refresh(prev)
+            m.entry_set_end(prev, end)
             vm_map_simplify_entry(m, prev)
             return KERN_SUCCESS
         obj = prev.object
@@ -428,7 +464,6 @@ def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, m
     e.protection = prot
     e.max_protection = max_prot
     m.entry_link(prev, e)
-    m.size += end - start
     if cow & (MAP_PREFAULT | MAP_PREFAULT_PARTIAL):
         vm_map_pmap_enter(m, start, prot, obj, atop(offset), end - start, cow & MAP_PREFAULT_PARTIAL)
     return KERN_SUCCESS
@@ -492,8 +527,8 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
         psize = max(0, obj.size - pindex)
     if psize <= 0 or not obj.pages:
         return
-    kernel = m.kernel
-    phys = kernel.phys
+    vmsys = m.vmsys
+    phys = vmsys.phys
     pages = obj.pages
     rng = range(pindex, pindex + psize) if psize <= len(pages) else sorted(
         i for i in pages if pindex <= i < pindex + psize)
@@ -512,7 +547,6 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
 
 def vm_map_entry_delete(m: VmMap, e: VmMapEntry) -> None:
     m.entry_unlink(e)
-    m.size -= e.end - e.start
     obj = e.object
     if obj is not None and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
         if (obj.ref_count != 1 and obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT
@@ -608,7 +642,7 @@ def vm_map_protect(m: VmMap, start: int, end: int, new_prot: int, set_max: bool)
 def vm_map_inherit(m: VmMap, start: int, end: int, new_inheritance: int) -> int:
     if new_inheritance not in (VM_INHERIT_NONE, VM_INHERIT_COPY, VM_INHERIT_SHARE):
         return KERN_INVALID_ARGUMENT
-    if m.kernel is not None and m.kernel.fail.check("vm_map_inherit"):
+    if m.vmsys is not None and m.vmsys.fail.check("vm_map_inherit"):
         return KERN_FAILURE
     m.lock()
     start, end = _range_check(m, start, end)
@@ -829,12 +863,12 @@ def vm_map_unwire(m: VmMap, start: int, end: int, flags: int) -> int:
 
 def vm_map_stack(m: VmMap, addrbos: int, max_ssize: int, prot: int, max_prot: int, cow: int,
                  proc) -> int:
-    kernel = m.kernel
+    vmsys = m.vmsys
     orient = cow & (MAP_STACK_GROWS_DOWN | MAP_STACK_GROWS_UP)
     cow &= ~orient
     if addrbos < m.min_offset or addrbos > m.max_offset or addrbos + max_ssize < addrbos:
         return KERN_NO_SPACE
-    sgrowsiz = kernel.sgrowsiz
+    sgrowsiz = vmsys.tunables.sgrowsiz
     init_ssize = max_ssize if max_ssize < sgrowsiz else sgrowsiz
     from ..resource import RLIMIT_VMEM
     vmemlim = proc.lim_cur(RLIMIT_VMEM)
@@ -878,8 +912,8 @@ def vm_map_growstack(proc, addr: int) -> int:
     from ..resource import RLIMIT_STACK, RLIMIT_VMEM
     vm = proc.p_vmspace
     m = vm.vm_map
-    kernel = m.kernel
-    sgrowsiz = kernel.sgrowsiz
+    vmsys = m.vmsys
+    sgrowsiz = vmsys.tunables.sgrowsiz
     stacklim = proc.lim_cur(RLIMIT_STACK)
     vmemlim = proc.lim_cur(RLIMIT_VMEM)
     found, prev = m.lookup_entry(addr)
@@ -927,7 +961,8 @@ def vm_map_growstack(proc, addr: int) -> int:
         if new_start < limit_end:
             new_start = limit_end
             stack.avail_ssize = max_grow
-        rv = vm_map_insert(m, None, 0, new_start, stack.start, kernel.sv_stackprot, VM_PROT_ALL, 0)
+        rv = vm_map_insert(m, None, 0, new_start, stack.start, vmsys.tunables.sv_stackprot,
+                           VM_PROT_ALL, 0)
         if rv == KERN_SUCCESS:
             if prev is not m.header and prev.end > new_start:
                 vm_map_clip_end(m, prev, new_start)
@@ -947,11 +982,9 @@ def vm_map_growstack(proc, addr: int) -> int:
         if not vm_object_coalesce(stack.object, stack.offset, stack.end - stack.start,
                                   new_end - stack.end):
             return KERN_FAILURE
-        m.size += new_end - stack.end
         grown_start, grown_end = stack.end, new_end
         stack.avail_ssize -= new_end - stack.end
-        stack.end = new_end
-        m._refresh(stack)
+        m.entry_set_end(stack, new_end)
         rv = KERN_SUCCESS
     if rv == KERN_SUCCESS and is_procstack:
         vm.vm_ssize += atop(grown_end - grown_start)
@@ -982,13 +1015,13 @@ def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
         if fault_type & VM_PROT_WRITE:
             m.lock()
             e.object, e.offset = vm_object_shadow(e.object, e.offset, atop(e.end - e.start),
-                                                 m.kernel)
+                                                 m.vmsys)
             e.eflags &= ~MAP_ENTRY_NEEDS_COPY
         else:
             prot &= ~VM_PROT_WRITE
     if e.object is None and not m.system_map:
         m.lock()
-        e.object = vm_object_allocate(m.kernel, OBJT_DEFAULT, atop(e.end - e.start))
+        e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
     pindex = atop(vaddr - e.start + e.offset)
     return KERN_SUCCESS, e, e.object, pindex, prot, wired
@@ -1001,8 +1034,8 @@ def vm_map_modflags(m: VmMap, set_: int, clear: int) -> None:
 # -- vmspace and fork (FORK-1..4) ------------------------------------------------------------------
 
 class Vmspace:
-    def __init__(self, kernel, min_offset: int, max_offset: int):
-        self.vm_map = VmMap(min_offset, max_offset, kernel)
+    def __init__(self, vmsys: VmSystem, min_offset: int, max_offset: int):
+        self.vm_map = VmMap(min_offset, max_offset, vmsys)
         self.vm_map.vmspace = self
         self.vm_refcnt = 1
         self.vm_tsize = self.vm_dsize = self.vm_ssize = 0
@@ -1055,20 +1088,19 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
 
 def _pmap_copy(dst_map: VmMap, src_map: VmMap, dst_addr: int, length: int, src_addr: int) -> None:
     """vmspace_fork's and vm_map_copy_entry's pmap_copy (PMAP-10)."""
-    kernel = dst_map.kernel
-    pd = kernel.pagedaemon
+    vmsys = dst_map.vmsys
+    pd = vmsys.pagedaemon
     pmap_mod.pmap_copy(dst_map.pmap, src_map.pmap, dst_addr, length, src_addr,
-                       kernel.phys.free_count, pd.free_reserved if pd is not None else 0)
+                       vmsys.phys.free_count, pd.free_reserved if pd is not None else 0)
 
 
 def _vmspace_map_entry_forked(vm1: Vmspace, vm2: Vmspace, entry: VmMapEntry) -> None:
-    """vmspace_map_entry_forked (FORK-4): account an entry the child received.  It adds to the
-    map's size; a GROWS_DOWN/GROWS_UP entry adds its pages to vm_ssize (after the stack grew
+    """vmspace_map_entry_forked (FORK-4): account an entry the child received (the map's size
+    grew when it was linked); a GROWS_DOWN/GROWS_UP entry adds its pages to vm_ssize (after the stack grew
     down only the newest piece carries the flag); one starting inside the parent's data segment
     adds its pages within that segment to vm_dsize, inside the text segment to vm_tsize.
     Entries are page-aligned, so btoc() is atop()."""
-    size = entry.end - entry.start
-    vm2.vm_map.size += size
+    size = entry.end - entry.start          # entry_link already added it to the map's size
     data_end = vm1.vm_daddr + vm1.vm_dsize * PAGE_SIZE
     text_end = vm1.vm_taddr + vm1.vm_tsize * PAGE_SIZE
     if entry.eflags & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_GROWS_UP):
@@ -1081,9 +1113,9 @@ def _vmspace_map_entry_forked(vm1: Vmspace, vm2: Vmspace, entry: VmMapEntry) -> 
 
 def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
     old_map = vm1.vm_map
-    kernel = old_map.kernel
+    vmsys = old_map.vmsys
     old_map.lock()
-    vm2 = Vmspace(kernel, old_map.min_offset, old_map.max_offset)
+    vm2 = Vmspace(vmsys, old_map.min_offset, old_map.max_offset)
     # 7.x copies only the segment addresses; the sizes start at 0 (vmspace_alloc) and are
     # recomputed from the entries the child receives (vmspace_map_entry_forked, FORK-4)
     vm2.vm_taddr = vm1.vm_taddr
@@ -1102,7 +1134,7 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
         if inh == VM_INHERIT_SHARE:
             obj = old.object
             if obj is None:
-                obj = vm_object_allocate(kernel, OBJT_DEFAULT, atop(old.end - old.start))
+                obj = vm_object_allocate(vmsys, OBJT_DEFAULT, atop(old.end - old.start))
                 old.object = obj
                 old.offset = 0
             # Add the reference before shadowing so that a shadow is surely made.

@@ -43,9 +43,9 @@ LK_EXCLUSIVE = 0x00080000      # sys/lockmgr.h
 # struct vm_map_entry is 68 bytes on i386 and 112 on amd64 (spec section 1).
 
 
-def vmmapentry_rsrc_init(kernel) -> int:
+def vmmapentry_rsrc_init(vm_kmem_size: int, sizeof_vm_map_entry: int) -> int:
     """SYSINIT vmmersrc: max_proc_mmap = vm_kmem_size / sizeof(struct vm_map_entry) / 100."""
-    max_proc_mmap = kernel.vm_kmem_size // kernel.arch.sizeof_vm_map_entry
+    max_proc_mmap = vm_kmem_size // sizeof_vm_map_entry
     max_proc_mmap //= 100
     return max_proc_mmap
 
@@ -162,7 +162,7 @@ def mmap(td, uap) -> int:
         handle_type = OBJT_VNODE
 
     # Do not allow more than a certain number of vm_map_entry structures per process.
-    max_proc_mmap = kernel.max_proc_mmap
+    max_proc_mmap = vms.vm_map.vmsys.tunables.max_proc_mmap
     if max_proc_mmap and vms.vm_map.nentries >= max_proc_mmap * vms.vm_refcnt:
         return _done(p, fp, ENOMEM)
 
@@ -379,7 +379,7 @@ def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
     """The addresses in [addr, cend) of `entry` whose mincore byte can be nonzero: those with a
     translation in `pmap` or a page in the entry's object, ascending.  Every other page reports 0
     and is left to the zero-fill, so the scan costs what is resident, not the range (issue 9)."""
-    found = {v << PAGE_SHIFT for v in pmap._vpns(addr, cend)}
+    found = {v << PAGE_SHIFT for v in pmap.vpns(addr, cend)}
     obj = entry.object
     if obj is not None and obj.pages:
         first = OFF_TO_IDX(entry.offset + (addr - entry.start))
@@ -533,13 +533,14 @@ def mlock(td, uap) -> int:
     if last < addr or end < addr:
         return EINVAL
     npages = atop(end - start)
-    if npages > kernel.vm_page_max_wired:
+    vmsys = td.td_proc.p_vmspace.vm_map.vmsys
+    if npages > vmsys.tunables.vm_page_max_wired:
         return ENOMEM
     proc = td.td_proc
     if ptoa(npages + pmap_mod.pmap_wired_count(proc.p_vmspace.vm_map.pmap)) > \
             proc.lim_cur(RLIMIT_MEMLOCK):
         return ENOMEM
-    if npages + kernel.phys.v_wire_count > kernel.vm_page_max_wired:
+    if npages + vmsys.phys.v_wire_count > vmsys.tunables.vm_page_max_wired:
         return EAGAIN
     error = vm_map_wire(proc.p_vmspace.vm_map, start, end,
                         VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES)
@@ -675,7 +676,7 @@ def vm_mmap_vnode(td, objsize: int, prot: int, maxprot: int, flags: int, vp, fof
         objsize = round_page(va.va_size)
         if va.va_nlink == 0:
             flags |= MAP_NOSYNC
-    obj = td.td_proc.p_kernel.pager.vm_pager_allocate(objtype, handle, objsize, prot, foff)
+    obj = td.td_proc.p_vmspace.vm_map.vmsys.pager.vm_pager_allocate(objtype, handle, objsize, prot, foff)
     if obj is None:
         error = EINVAL if objtype == OBJT_DEVICE else ENOMEM
         vfs.vput(vp)
@@ -699,7 +700,7 @@ def vm_mmap_cdev(td, objsize: int, prot: int, maxprot: int, flags: int, cdev, fo
     # Force device mappings to be shared.
     flags |= MAP_SHARED
     # (MAC_XXX: mac_check_cdev_mmap is compiled out)
-    obj = td.td_proc.p_kernel.pager.vm_pager_allocate(OBJT_DEVICE, cdev, objsize, prot, foff)
+    obj = td.td_proc.p_vmspace.vm_map.vmsys.pager.vm_pager_allocate(OBJT_DEVICE, cdev, objsize, prot, foff)
     if obj is None:
         return EINVAL, maxprot, flags, None
     return 0, maxprot, flags, obj

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJPC_INVAL, OBJPC_NOSYNC, OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
-                    OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
+                    OBJT_VNODE, PAGE_MASK, PG_MADV_FREED, PG_NOSYNC, VM_PROT_READ,
                     atop)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
@@ -83,7 +83,7 @@ def vm_object_reference(obj: VmObject | None) -> None:
         return
     obj.ref_count += 1
     if obj.type == OBJT_VNODE:
-        obj.vm.vfs_hooks.vref(obj.handle)
+        obj.vm.vnode_ops.vref(obj.handle)
 
 
 def vm_object_deallocate(obj: VmObject | None) -> None:
@@ -98,7 +98,7 @@ def vm_object_deallocate(obj: VmObject | None) -> None:
                 # that leaves references (a clip merged back, a partial munmap) writes nothing,
                 # as in FreeBSD.
                 vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
-            obj.vm.vfs_hooks.vrele(vp)
+            obj.vm.vnode_ops.vrele(vp)
             return
         obj.ref_count -= 1
         if obj.ref_count > 1:
@@ -463,13 +463,13 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
         err = vm_object_page_clean(obj, start, end, flags)
         if not err and syncio:
             try:
-                obj.vm.vfs_hooks.fsync(obj.handle)
+                obj.vm.vnode_ops.fsync(obj.handle)
             except OSError as e:
                 err = e.errno or errno.EIO
         if err:
             return err
     if invalidate and obj.type in (OBJT_VNODE, OBJT_DEVICE):
-        clean_only = obj.type == OBJT_VNODE and not obj.vm.old_msync
+        clean_only = obj.type == OBJT_VNODE and not obj.vm.tunables.old_msync
         vm_object_page_remove(obj, start, end, clean_only)
     return 0
 
@@ -511,7 +511,7 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
             phys.dontneed(m)
             if tidx in tobj.swblocks:
                 tobj.vm.swap.free_range(tobj, tidx, 1)
-            m.flags |= _MADV_FREED
+            m.flags |= PG_MADV_FREED
 
 
 def _madvise_candidates(obj: VmObject, pindex: int, count: int, with_swap: bool) -> list[int]:
@@ -539,7 +539,4 @@ def _madvise_candidates(obj: VmObject, pindex: int, count: int, with_swap: bool)
         return list(range(pindex, pindex + count))
     return sorted(found)
 
-
-# A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.
-_MADV_FREED = 0x10000
 

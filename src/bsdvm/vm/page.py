@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from typing import Callable
 from collections import OrderedDict
 from typing import Any
 
@@ -116,7 +117,8 @@ class PhysMem:
         self.inactive: OrderedDict[VmPage, None] = OrderedDict()
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
-        self.pagedaemon = None                  # set by the kernel: called when memory runs short
+        # set by VmSystem.attach_pagedaemon: called with the shortfall when memory runs short
+        self.pagedaemon: Callable[[int], None] | None = None
         self.dnweight = 0                       # vm_page_dontneed's static call counter
 
     # -- gauges -------------------------------------------------------------------------------

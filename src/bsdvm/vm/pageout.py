@@ -12,19 +12,27 @@ by a lower object); a swap block is written before the page that it saves is fre
 error never escapes: the page stays dirty and goes back to the active queue (vm_pageout_flush's
 VM_PAGER_ERROR case), the scan moves on, and when nothing can be freed the allocation fails and the
 OOM rule applies.
-May call: vm.page, vm.pmap, vm.object (page clean), vm.pager (swap space), kern.proc for OOM kills.
+May call: vm.page, vm.pmap, vm.object (page clean), vm.pager (swap space); an OOM kill goes through
+the VM system's injected oom_kill callback, never to the kernel.
 """
 from __future__ import annotations
 
 from . import pmap as pmap_mod
-from .object import _MADV_FREED
-from .param import OBJT_DEFAULT, OBJT_SWAP, OBJT_VNODE, PG_REFERENCED
+from typing import TYPE_CHECKING
+
+from .param import OBJT_DEFAULT, OBJT_SWAP, OBJT_VNODE, PG_MADV_FREED, PG_REFERENCED
+
+if TYPE_CHECKING:
+    from .vm_system import VmSystem
 
 
 class PageDaemon:
-    def __init__(self, kernel):
-        self.kernel = kernel
-        phys = kernel.phys
+    """vm_pageout: the page daemon of one VM system, and its OOM killer (vm_pageout_oom), which
+    picks from `vmsys.processes()` and kills through the injected `vmsys.oom_kill`."""
+
+    def __init__(self, vmsys: VmSystem) -> None:
+        self.vmsys = vmsys
+        phys = vmsys.phys
         usable = phys.free_at_boot
         # vm_pageout.c: v_free_min grows with memory; v_free_target is 4x free_min + reserved
         self.free_reserved = max(4, usable // 200)
@@ -32,7 +40,7 @@ class PageDaemon:
         self.free_target = min(usable // 4, 4 * self.free_min + self.free_reserved)
         self.inactive_target = self.free_target * 3 // 2
         self.running = False
-        self.oom_kills = []
+        self.oom_kills: list[int] = []
 
     def wakeup(self, need: int) -> None:
         """vm_page_alloc's pagedaemon_wakeup; runs a scan unless one is in progress."""
@@ -40,15 +48,15 @@ class PageDaemon:
             return
         self.running = True
         try:
-            self.kernel.phys.counters["v_pdwakeups"] += 1
+            self.vmsys.phys.counters["v_pdwakeups"] += 1
             self.scan()
         finally:
             self.running = False
 
     def _launder(self, m) -> bool:
         """Try to make page m freeable and free it.  Returns True when the frame came back."""
-        kernel = self.kernel
-        phys = kernel.phys
+        vmsys = self.vmsys
+        phys = vmsys.phys
         obj = m.object
         if obj is None or m.wire_count or m.hold_count or m.fictitious:
             return False
@@ -57,7 +65,7 @@ class PageDaemon:
             # Reserve the swap block before touching the translations: a page that cannot be
             # saved stays mapped (vm_pageout_flush only write-protects), so the process keeps
             # its resident size for vm_pageout_oom and does not refault every page.
-            blk = kernel.swap.alloc(obj, m.pindex)
+            blk = vmsys.swap.alloc(obj, m.pindex)
             if blk is None:
                 phys.activate(m)            # swap is full: keep it
                 return False
@@ -65,10 +73,10 @@ class PageDaemon:
         pmap_mod.pmap_remove_all(m)         # folds M into dirty, A into PG_REFERENCED
         # MADV_FREE left the page clean (and its swap freed); if it is dirty now it was written
         # again afterwards and must be saved like any other page (FreeBSD tests the M bit).
-        m.flags &= ~_MADV_FREED
+        m.flags &= ~PG_MADV_FREED
         if m.dirty:
             if obj.type == OBJT_VNODE:
-                if kernel.pager.vnode_pager_putpages(obj, [m], sync=False):
+                if vmsys.pager.vnode_pager_putpages(obj, [m], sync=False):
                     # vm_pageout_flush, VM_PAGER_ERROR: the page stays dirty and is reactivated
                     # "so it doesn't clog the inactive list"; the scan goes on to other pages
                     phys.activate(m)
@@ -76,12 +84,12 @@ class PageDaemon:
             elif obj.type in (OBJT_DEFAULT, OBJT_SWAP):
                 blk = obj.swblocks.get(m.pindex)
                 if blk is None:
-                    blk = kernel.swap.alloc(obj, m.pindex)
+                    blk = vmsys.swap.alloc(obj, m.pindex)
                     if blk is None:
                         phys.activate(m)    # swap is full: keep it
                         return False
                     obj.swblocks[m.pindex] = blk
-                if kernel.swap.write(blk, m.data):
+                if vmsys.swap.write(blk, m.data):
                     # swp_pager_async_iodone: a write error redirties and reactivates the page;
                     # the block stays assigned (the next page-out rewrites it)
                     m.dirty = True
@@ -101,7 +109,7 @@ class PageDaemon:
 
     def scan(self) -> None:
         """vm_pageout_scan: free pages until free_target is met or nothing more can be freed."""
-        phys = self.kernel.phys
+        phys = self.vmsys.phys
         target = self.free_target
         counters = phys.counters
         # pass 1: the inactive queue
@@ -149,7 +157,7 @@ class PageDaemon:
         from ..kern.proc import P_PROTECTED, P_SYSTEM
         best = None
         best_size = -1
-        for p in self.kernel.procs.values():
+        for p in self.vmsys.processes():
             if p.p_flag & (P_PROTECTED | P_SYSTEM) or p.p_vmspace is None or p is exclude:
                 continue
             size = vmspace_swap_and_resident(p.p_vmspace)
@@ -163,7 +171,7 @@ class PageDaemon:
             return None
         self.oom_kills.append(victim.p_pid)
         victim.p_killed = "SIGKILL (out of swap space)"
-        self.kernel._exit(victim)
+        self.vmsys.oom_kill(victim)
         return victim
 
 

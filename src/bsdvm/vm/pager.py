@@ -23,6 +23,11 @@ from .param import (OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                     VM_PAGER_ERROR, VM_PAGER_FAIL, VM_PAGER_OK, atop, round_page)
 from .page import VmPage
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .vm_system import VmSystem
+
 PROT_READ = 1
 
 
@@ -166,7 +171,7 @@ def _resident_overlap(obj, offset: int, n: int):
 class Pagers:
     """vm_pager_allocate and the per-type getpages/putpages/haspage."""
 
-    def __init__(self, vm):
+    def __init__(self, vm: VmSystem) -> None:
         self.vm = vm
 
     # -- allocation (vm_pager_allocate) ---------------------------------------------------------
@@ -221,7 +226,7 @@ class Pagers:
             self.vnode_create_vobject(vp) if obj is None else None
             obj = vp.v_object
         obj.ref_count += 1
-        self.vm.vfs_hooks.vref(vp)
+        self.vm.vnode_ops.vref(vp)
         return obj
 
     def vnode_pager_setsize(self, vp, nsize: int) -> None:
@@ -356,7 +361,7 @@ class Pagers:
             vp.touch_mtime()
         if sync and not err:
             try:
-                self.vm.vfs_hooks.fsync(vp)
+                self.vm.vnode_ops.fsync(vp)
             except OSError as e:
                 err = e.errno or errno.EIO
                 written = []            # not known to be on disk: keep every page dirty

@@ -138,6 +138,8 @@ PG_ZERO = 0x0040
 PG_REFERENCED = 0x0080
 PG_NOSYNC = 0x0400
 PG_UNMANAGED = 0x0800
+# model-only: MADV_FREE released this page's contents, so the page daemon may reclaim it unsaved
+PG_MADV_FREED = 0x10000
 
 # page queues
 PQ_NONE = 0

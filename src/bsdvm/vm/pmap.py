@@ -18,8 +18,8 @@ May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
-from .param import (PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE, VM_PROT_READ,
-                    VM_PROT_WRITE)
+from .param import (OBJT_DEVICE, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE,
+                    VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
 
@@ -46,7 +46,7 @@ class Pmap:
     def resident_count(self) -> int:
         return len(self.ptes)
 
-    def _vpns(self, sva: int, eva: int):
+    def vpns(self, sva: int, eva: int):
         """The mapped virtual page numbers in [sva, eva), cheapest way round."""
         lo, hi = sva >> PAGE_SHIFT, (eva + 4095) >> PAGE_SHIFT
         if hi - lo <= len(self.ptes):
@@ -128,7 +128,7 @@ def pmap_enter_quick(pmap: Pmap, va: int, m, prot: int) -> None:
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
     """PMAP-2."""
     ptes = pmap.ptes
-    for vpn in pmap._vpns(sva, eva):
+    for vpn in pmap.vpns(sva, eva):
         pmap._drop(vpn, ptes[vpn])
 
 
@@ -148,7 +148,7 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
         return
     ptes = pmap.ptes
     inval = pmap.on_invalidate
-    for vpn in pmap._vpns(sva, eva):
+    for vpn in pmap.vpns(sva, eva):
         if inval is not None:
             inval(vpn)
         pte = ptes[vpn]
@@ -228,7 +228,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
     if dst_addr != src_addr or free_count < free_reserved:
         return
     skip_ptp = -1                           # a page-table page whose copy has stopped
-    for vpn in src._vpns(src_addr, src_addr + length):
+    for vpn in src.vpns(src_addr, src_addr + length):
         ptp = vpn >> 9
         if ptp == skip_ptp:
             continue
@@ -298,7 +298,6 @@ def pmap_wired_count(pmap: Pmap) -> int:
 
 def pmap_addr_hint(obj, addr: int, size: int, nbpdr: int) -> int:
     """PMAP-9: device objects of at least a superpage are aligned to one."""
-    from .param import OBJT_DEVICE
     if obj is None or obj.type != OBJT_DEVICE or size < nbpdr:
         return addr
     return (addr + nbpdr - 1) & ~(nbpdr - 1)
