@@ -72,12 +72,15 @@ def main() -> None:
           f"per fault over {faults} faults  (target <= 15)")
     # 3. fills without faults
     t_r0, k_r0 = best(lambda: run_guest(prog, "reread", "0"))
-    t_r8, k_r8 = best(lambda: run_guest(prog, "reread", "8"))
-    fills = k_r8.exec_tlb_fills - k_r0.exec_tlb_fills
-    accesses = 8 * 16384
-    print(f"TLB fill without a fault: {(t_r8 - t_r0) / max(fills, 1) * 1e6:.2f} us per fill; "
-          f"8 passes over 16384 pages = {accesses} accesses took {fills} fills "
-          f"({t_r8 - t_r0:.3f} s)  (target <= 2 us)")
+    # a working set of 16384 pages re-read 64 times: the fills it takes, and what they cost
+    # (measured against a Unicorn TLB kept at 256 entries by a flush before every pass would be
+    # unfair to Unicorn; instead the run's time over the fills it needed is an upper bound)
+    t_r, k_r = best(lambda: run_guest(prog, "reread", "64"))
+    fills = k_r.exec_tlb_fills - k_r0.exec_tlb_fills
+    accesses = 64 * 16384
+    print(f"TLB fill without a fault: at most {max(t_r - t_r0, 0) / max(fills, 1) * 1e6:.2f} us "
+          f"per fill (the passes' whole time over their fills); 64 passes over 16384 pages = "
+          f"{accesses} accesses took {fills} fills ({t_r - t_r0:.3f} s)  (target <= 2 us)")
     # 4. whole commands
     cli = [sys.executable, "-m", "bsdvm.cli", "exec"]
     env = dict(os.environ, PYTHONPATH=SRC)
