@@ -19,7 +19,7 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, MAP_ENTRY_BEHAV_MASK,
                     MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
                     OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE, OBJT_DEFAULT,
-                    OBJT_SWAP, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC, PG_REFERENCED,
+                    OBJT_SWAP, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC, PG_REFERENCED,
                     PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
                     VM_PAGER_OK, VM_PROT_EXECUTE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
@@ -442,8 +442,8 @@ def copyin(m, addr: int, n: int) -> bytes:
                 raise UserFault(va, rv, False)
             retried = vpn
             continue
-        off = va & 4095
-        chunk = 4096 - off
+        off = va & PAGE_MASK
+        chunk = PAGE_SIZE - off
         if chunk > n - pos:
             chunk = n - pos
         pte.ref = True
@@ -473,8 +473,8 @@ def copyout(m, addr: int, data) -> None:
                 raise UserFault(va, rv, True)
             retried = vpn
             continue
-        off = va & 4095
-        chunk = 4096 - off
+        off = va & PAGE_MASK
+        chunk = PAGE_SIZE - off
         if chunk > n - pos:
             chunk = n - pos
         pte.ref = True

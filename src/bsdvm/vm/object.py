@@ -17,7 +17,7 @@ from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJPC_INVAL, OBJPC_NOSYNC, OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                     OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
-                    atop)
+                    atop, ptoa)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
 if TYPE_CHECKING:
@@ -447,7 +447,7 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
     while obj.backing_object is not None:
         offset += obj.backing_object_offset
         obj = obj.backing_object
-        limit = obj.size * 4096
+        limit = ptoa(obj.size)
         if size > limit - offset:
             size = max(0, limit - offset)
     start = atop(offset)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from . import pmap as pmap_mod
 from .object import _MADV_FREED
-from .param import OBJT_DEFAULT, OBJT_SWAP, PG_REFERENCED
+from .param import OBJT_DEFAULT, OBJT_SWAP, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE
 
 
 class PageDaemon:
@@ -84,7 +84,7 @@ class PageDaemon:
         for m in list(phys.inactive):
             if phys.free_count >= target:
                 return
-            if m.queue != 2:            # moved meanwhile
+            if m.queue != PQ_INACTIVE:  # moved meanwhile
                 continue
             counters["v_pdpages"] += 1
             if m.flags & PG_REFERENCED or pmap_mod.pmap_ts_referenced(m):
@@ -97,7 +97,7 @@ class PageDaemon:
         for m in list(phys.active):
             if phys.free_count >= target:
                 return
-            if m.queue != 3:
+            if m.queue != PQ_ACTIVE:
                 continue
             counters["v_pdpages"] += 1
             referenced = bool(m.flags & PG_REFERENCED) | bool(pmap_mod.pmap_ts_referenced(m))
