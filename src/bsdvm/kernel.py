@@ -11,13 +11,13 @@ import errno as errno_mod
 import os
 import shutil
 import tempfile
-import threading
 import weakref
 
 from . import arch as arch_mod
 from .kern import devices, vfs
 from .kern.fail import FailPoints
 from .kern.hooks import Hooks
+from .kern.lock import mtx
 from .kern.priv import Ucred
 from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
 from .kern.sysctl import Sysctl
@@ -127,7 +127,7 @@ class Kernel:
             if not isinstance(swap_path, str) or swap_path == "":
                 raise ValueError("swap_path must name a file to create")
 
-        self.giant = threading.RLock()
+        self.giant = mtx("giant", recursive=True)
         self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)
         self.objects = {}

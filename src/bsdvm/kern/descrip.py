@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
+from bsdvm.kern.lock import mtx
 
 from bsdvm.kern import vfs as _vfs
 
@@ -36,7 +36,7 @@ FASYNC = 0x0040
 FPOSIXSHM = 0x0100
 FCNTLFLAGS = FAPPEND | FASYNC | FNONBLOCK | FPOSIXSHM     # what F_SETFL may change
 
-_refs = threading.Lock()     # f_count updates: a leaf lock, never held while releasing
+_refs = mtx("file refs")     # f_count updates: a leaf lock, never held while releasing
 
 
 def fflags(oflags: int) -> int:
@@ -57,7 +57,7 @@ class Pipe:
         self.buf = bytearray()
         self.rd_closed = False
         self.wr_closed = False
-        self._lock = threading.Lock()
+        self._lock = mtx("pipe")
 
     def read(self, n: int) -> tuple[int, bytes]:
         if n < 0:
@@ -169,7 +169,7 @@ class FileDesc:
     def __init__(self, maxfiles: int = 1024) -> None:
         self.maxfiles = maxfiles        # RLIMIT_NOFILE; the process layer may lower it
         self._files: list[File | None] = []
-        self._lock = threading.Lock()
+        self._lock = mtx("filedesc")
 
     def falloc(self, fp: File) -> tuple[int, int]:
         """Install fp in the lowest free slot: -> (errno, fd); EMFILE when the table is full."""

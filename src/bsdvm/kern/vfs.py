@@ -37,7 +37,7 @@ import errno
 import itertools
 import os
 import stat as _st
-import threading
+from bsdvm.kern.lock import mtx
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -301,7 +301,7 @@ class VFS:
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
         self.hooks = None              # kern.hooks.Hooks for MAC priv checks; the kernel sets it
         self.suser_enabled = True      # mirror of security.bsd.suser_enabled
-        self.lock = threading.RLock()
+        self.lock = mtx("vfs", recursive=True)
         self._mnt_ids = itertools.count(1)
         self._fileids = itertools.count(1 << 48)    # synthetic inode numbers for devfs/pseudofs
         self._mounts: dict[tuple, Mount] = {}
