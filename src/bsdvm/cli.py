@@ -292,5 +292,10 @@ def sysctl_cmd(names, all_nodes, descriptions, values_only, names_only, arch, ph
                 click.echo(str(v) if values_only else f"{n}: {v}")
 
 
+from .sweep.cli import sweep_command  # noqa: E402 -- its own module (issue 11); pandas/Dask load lazily
+
+main.add_command(sweep_command)
+
+
 if __name__ == "__main__":
     main()
