@@ -32,10 +32,10 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, K
                     MAP_ENTRY_USER_WIRED, MAP_NOFAULT, MAP_PREFAULT, MAP_PREFAULT_MADVISE,
                     MAP_PREFAULT_PARTIAL, MAP_STACK_GROWS_DOWN, MAP_STACK_GROWS_UP, MAP_WIREFUTURE,
                     MAX_INIT_PT, OBJ_NOSPLIT, OBJ_ONEMAPPING, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
-                    OBJT_VNODE, PAGE_SIZE, VM_INHERIT_COPY, VM_INHERIT_DEFAULT, VM_INHERIT_NONE,
+                    OBJT_VNODE, PAGE_SHIFT, PAGE_SIZE, VM_INHERIT_COPY, VM_INHERIT_DEFAULT, VM_INHERIT_NONE,
                     VM_INHERIT_SHARE, VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_USER, VM_PROT_ALL,
                     VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
-                    VM_PROT_WRITE, atop, ptoa, round_page)
+                    VM_PROT_WRITE, atop, round_page)
 from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
@@ -303,7 +303,7 @@ def _new_entry(m: VmMap, start, end) -> VmMapEntry:
 
 
 def vm_map_entry_pages(e: VmMapEntry) -> int:
-    return atop(e.end - e.start)
+    return (e.end - e.start) >> PAGE_SHIFT
 
 
 # -- simplify and clip (MAP-13..15) ----------------------------------------------------------------
@@ -497,7 +497,7 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
             continue
         if flags & MAP_PREFAULT_MADVISE and phys.free_count < phys.free_min:
             break
-        pmap_mod.pmap_enter_quick(m.pmap, addr + ptoa(i - pindex), p,
+        pmap_mod.pmap_enter_quick(m.pmap, addr + ((i - pindex) << PAGE_SHIFT), p,
                                   prot & (VM_PROT_READ | VM_PROT_EXECUTE))
         phys.counters["v_prefault"] += 1
 
@@ -666,7 +666,8 @@ def vm_map_madvise(m: VmMap, start: int, end: int, behav: int) -> int:
             if count > 0:
                 vm_object_madvise(e.object, pindex, count, behav)
                 if behav == MADV_WILLNEED:
-                    vm_map_pmap_enter(m, useStart, e.protection, e.object, pindex, ptoa(count),
+                    vm_map_pmap_enter(m, useStart, e.protection, e.object, pindex,
+                                      count << PAGE_SHIFT,
                                       MAP_PREFAULT_MADVISE)
             e = e.next
     return KERN_SUCCESS
@@ -898,13 +899,13 @@ def vm_map_growstack(proc, addr: int) -> int:
         stack.avail_ssize = max_grow
         return KERN_NO_SPACE
     is_procstack = addr >= vm.vm_maxsaddr
-    if is_procstack and ptoa(vm.vm_ssize) + grow > stacklim:
+    if is_procstack and (vm.vm_ssize << PAGE_SHIFT) + grow > stacklim:
         return KERN_NO_SPACE
     grow = ((grow + sgrowsiz - 1) // sgrowsiz) * sgrowsiz
     if grow > stack.avail_ssize:
         grow = stack.avail_ssize
-    if is_procstack and ptoa(vm.vm_ssize) + grow > stacklim:
-        grow = stacklim - ptoa(vm.vm_ssize)
+    if is_procstack and (vm.vm_ssize << PAGE_SHIFT) + grow > stacklim:
+        grow = stacklim - (vm.vm_ssize << PAGE_SHIFT)
     if m.size + grow > vmemlim:
         return KERN_NO_SPACE
     m.lock()
