@@ -584,13 +584,13 @@ class TestVnodePager:
         fd, vp = file_vnode(p, "/g", b"\xee" * (PG + 10))
         obj = vp.v_object
         m = k.phys.alloc(obj, 1)
-        assert k.pager.vnode_pager_getpages(obj, m) == VM_PAGER_OK          # PGR-4
+        assert k.pager.vnode.getpages(obj, 1, m) == VM_PAGER_OK          # PGR-4
         assert bytes(m.data[:10]) == b"\xee" * 10 and bytes(m.data[10:]) == bytes(PG - 10)
         assert m.valid and not m.dirty
         m2 = k.phys.alloc(obj, 2)
-        assert k.pager.vnode_pager_getpages(obj, m2) == VM_PAGER_BAD
+        assert k.pager.vnode.getpages(obj, 2, m2) == VM_PAGER_BAD
         k.phys.free(m2)
-        assert not k.pager.haspage(obj, 2) and k.pager.haspage(obj, 1)
+        assert not k.pager.vm_pager_has_page(obj, 2) and k.pager.vm_pager_has_page(obj, 1)
         p.exit()
         check_quiescent(k)
 

@@ -1,5 +1,9 @@
 """bsdvm: FreeBSD 7's virtual-memory mapping layer (sys/vm/vm_mmap.c and what it calls), modelled in
-Python.  Public API: Kernel, Process, MapEntry, the fault exceptions and the constant modules."""
+Python.  Public API: Kernel, Process, MapEntry, the fault exceptions and the constant modules.
+
+Locking (the one hierarchy, stated in full in bsdvm.kern.lock): giant -> sysctl -> vfs -> filedesc ->
+leaves (pipe, file refs, failpoints, hooks).  Every Process/Kernel method runs under Kernel.giant,
+which alone protects all VM state; a thread takes a lock only while holding earlier ones."""
 from . import mman, resource
 from .kernel import Kernel
 from .process import (BusError, MapEntry, MemoryFault, Process, ProcessKilled, SegmentationFault)

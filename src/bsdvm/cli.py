@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import mman
+from .vm.param import PAGE_SIZE
 from .cli_types import (INPUT_FILE, UID, OutputFile, SysctlQuery, apply_sysctl, boot_kernel,
                         kernel_options, show_option)
 from .report import (TP_NAMES, entry_dict, flags_str, procstat_text, prot_str, sysctl_text,
@@ -96,21 +97,21 @@ def demo(arch, physmem, swap, root, sysctls, as_json, show):
         a = k.spawn(uid=1000, gid=1000)
         b = k.spawn(uid=1000, gid=1000)
         fd = a.open("/shared.dat", os.O_RDWR | os.O_CREAT, 0o644)
-        a.ftruncate(fd, 4 * 4096)
-        pa = a.mmap(0, 4 * 4096, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_SHARED, fd, 0)
+        a.ftruncate(fd, 4 * PAGE_SIZE)
+        pa = a.mmap(0, 4 * PAGE_SIZE, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_SHARED, fd, 0)
         step(f"pid {a.pid}: mmap(/shared.dat, 16 KiB, RW, MAP_SHARED) = {pa:#x}")
         fdb = b.open("/shared.dat", os.O_RDWR)
-        pb = b.mmap(0, 4 * 4096, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_SHARED, fdb, 0)
+        pb = b.mmap(0, 4 * PAGE_SIZE, mman.PROT_READ | mman.PROT_WRITE, mman.MAP_SHARED, fdb, 0)
         step(f"pid {b.pid}: mmap(/shared.dat, 16 KiB, RW, MAP_SHARED) = {pb:#x}")
         a.mem_write(pa, b"hello from A")
         got = b.mem_read(pb, 12)
         step(f"pid {a.pid} stores 'hello from A'; pid {b.pid} reads {got!r}", seen=got.decode())
-        b.msync(pb, 4096, mman.MS_SYNC)
+        b.msync(pb, PAGE_SIZE, mman.MS_SYNC)
         with open(os.path.join(k.root, "shared.dat"), "rb") as f:
             host = f.read(12)
         step(f"pid {b.pid}: msync(MS_SYNC); the host file now starts with {host!r}",
              host=host.decode())
-        anon = a.mmap(0, 8 * 4096, mman.PROT_READ | mman.PROT_WRITE,
+        anon = a.mmap(0, 8 * PAGE_SIZE, mman.PROT_READ | mman.PROT_WRITE,
                       mman.MAP_ANON | mman.MAP_PRIVATE)
         a.mem_write(anon, b"parent data")
         c = a.fork()
@@ -118,17 +119,17 @@ def demo(arch, physmem, swap, root, sysctls, as_json, show):
         c.mem_write(anon, b"child  data")
         step(f"pid {c.pid} writes its copy: parent sees {a.mem_read(anon, 11)!r}, child sees "
              f"{c.mem_read(anon, 11)!r} (copy-on-write)")
-        vec = a.mincore(anon, 8 * 4096)
+        vec = a.mincore(anon, 8 * PAGE_SIZE)
         step(f"pid {a.pid}: mincore(anon, 8 pages) = {vec.hex(' ')}", mincore=list(vec))
         try:
-            a.mlock(anon, 4096)
+            a.mlock(anon, PAGE_SIZE)
             step("mlock succeeded (unexpected for uid 1000)")
         except OSError as e:
             step(f"pid {a.pid} (uid 1000): mlock -> {os.strerror(e.errno)} (errno {e.errno})",
                  mlock_errno=e.errno)
         r = k.spawn(uid=0)
-        ra = r.mmap(0, 4096, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
-        r.mlock(ra, 4096)
+        ra = r.mmap(0, PAGE_SIZE, 3, mman.MAP_ANON | mman.MAP_PRIVATE)
+        r.mlock(ra, PAGE_SIZE)
         step(f"pid {r.pid} (root): mlock succeeds; wired count {k.vmstat()['v_wire_count']}")
         procs = [a, b, c]
         if as_json:

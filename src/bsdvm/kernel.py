@@ -11,7 +11,6 @@ import errno as errno_mod
 import os
 import shutil
 import tempfile
-import threading
 import time
 import weakref
 
@@ -19,6 +18,7 @@ from . import arch as arch_mod
 from .kern import devices, vfs
 from .kern.fail import FailPoints
 from .kern.hooks import Hooks
+from .kern.lock import mtx
 from .kern.priv import PrivPolicy, Ucred
 from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
 from .kern.sysctl import Sysctl
@@ -171,7 +171,7 @@ class Kernel:
             if not isinstance(swap_path, str) or swap_path == "":
                 raise ValueError("swap_path must name a file to create")
 
-        self.giant = threading.RLock()
+        self.giant = mtx("giant", recursive=True)
         self.boottime = time.monotonic()
         self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)

@@ -25,7 +25,8 @@ from .vm import unix as sys_unix
 from .vm.fault import UserFault, copyin, copyout
 from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE,
                        MAP_ENTRY_BEHAV_MASK, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
-                       OBJT_NAMES, PAGE_SIZE, atop)
+                       MAP_WIREFUTURE, OBJT_DEVICE, OBJT_NAMES, OBJT_VNODE, PAGE_SIZE, atop,
+                       ptoa)
 
 
 class MemoryFault(Exception):
@@ -277,7 +278,7 @@ class Process:
         with self.kernel.giant:
             self._live()
             vms = self.proc.p_vmspace
-            return vms.vm_daddr + (vms.vm_dsize << 12)
+            return vms.vm_daddr + ptoa(vms.vm_dsize)
 
     # -- user memory ---------------------------------------------------------------------------
     def _fault(self, uf: UserFault):
@@ -415,7 +416,7 @@ class Process:
             if cur > mx:
                 _raise(errno_mod.EINVAL, "setrlimit")
             if mx > old[1]:
-                err = priv.priv_check(self.proc.td, getattr(priv, 'PRIV_PROC_SETRLIMIT', 162))
+                err = priv.priv_check(self.proc.td, priv.PRIV_PROC_SETRLIMIT)
                 if err:
                     _raise(err, "setrlimit")
             if which == RLIMIT_DATA:
@@ -446,7 +447,7 @@ class Process:
                         resident=m.pmap.resident_count, wired=m.pmap.wired_count,
                         taddr=vms.vm_taddr, tsize=vms.vm_tsize, daddr=vms.vm_daddr,
                         dsize=vms.vm_dsize, ssize=vms.vm_ssize, maxsaddr=vms.vm_maxsaddr,
-                        refcnt=vms.vm_refcnt, wirefuture=bool(m.flags & 1))
+                        refcnt=vms.vm_refcnt, wirefuture=bool(m.flags & MAP_WIREFUTURE))
 
     # -- file system calls ----------------------------------------------------------------------
     def _vfs_call(self, name, fn):
@@ -642,9 +643,9 @@ def _describe(m, e) -> MapEntry:
         while bottom.backing_object is not None:
             bottom = bottom.backing_object
         otype = OBJT_NAMES.get(bottom.type)
-        if bottom.type == 2 and bottom.handle is not None:
+        if bottom.type == OBJT_VNODE and bottom.handle is not None:
             path = getattr(bottom.handle, "path", None)
-        elif bottom.type == 3 and bottom.handle is not None:
+        elif bottom.type == OBJT_DEVICE and bottom.handle is not None:
             path = "/dev/" + bottom.handle.si_name
         ref, shadow = obj.ref_count, obj.shadow_count
         first = atop(e.offset)

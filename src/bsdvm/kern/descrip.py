@@ -17,8 +17,9 @@ from __future__ import annotations
 import errno
 import os
 import stat as _stat
-import threading
 from types import SimpleNamespace
+
+from bsdvm.kern.lock import mtx
 
 from bsdvm.kern import vfs as _vfs
 
@@ -40,7 +41,7 @@ FCNTLFLAGS = FAPPEND | FASYNC | FNONBLOCK | FPOSIXSHM     # what F_SETFL may cha
 
 UF_EXCLOSE = 0x01       # sys/filedesc.h: the slot is closed by exec (FD_CLOEXEC)
 
-_refs = threading.Lock()     # f_count updates: a leaf lock, never held while releasing
+_refs = mtx("file refs")     # f_count updates: a leaf lock, never held while releasing
 
 
 def fflags(oflags: int) -> int:
@@ -61,7 +62,7 @@ class Pipe:
         self.buf = bytearray()
         self.rd_closed = False
         self.wr_closed = False
-        self._lock = threading.Lock()
+        self._lock = mtx("pipe")
 
     def read(self, n: int) -> tuple[int, bytes]:
         if n < 0:
@@ -198,7 +199,7 @@ class FileDesc:
         self._ofileflags: dict[int, int] = {}  # fd -> UF_* flags of the slot (absent: 0)
         self.fd_cdir = "/"              # the current directory, as a canonical model path
         self.fd_cmask = 0o022           # the umask
-        self._lock = threading.Lock()
+        self._lock = mtx("filedesc")
 
     def falloc(self, fp: File) -> tuple[int, int]:
         """Install fp in the lowest free slot: -> (errno, fd); EMFILE when the table is full."""

@@ -5,13 +5,13 @@ Imports nothing from bsdvm; any kernel module may call check().
 """
 from __future__ import annotations
 
-import threading
+from bsdvm.kern.lock import mtx
 
 
 class FailPoints:
     def __init__(self) -> None:
         self._points: dict[str, list] = {}        # name -> [errno, remaining hits or None]
-        self._lock = threading.Lock()
+        self._lock = mtx("failpoints")
 
     def set(self, name: str, error: int, count: int | None = None) -> None:
         """Arm `name` to return `error` (0 clears), forever or for the next `count` checks."""

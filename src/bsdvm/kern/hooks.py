@@ -11,14 +11,14 @@ register or remove others.  Imports nothing from bsdvm.
 from __future__ import annotations
 
 import errno
-import threading
+from bsdvm.kern.lock import mtx
 
 
 class Hooks:
     def __init__(self) -> None:
         self._policies: list = []
         self._pmc: list = []
-        self._lock = threading.Lock()
+        self._lock = mtx("hooks")
 
     def add_mac_policy(self, policy) -> None:
         with self._lock:

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
 from . import priv
-
-PRIV_PROC_SETRLIMIT = 162
+from .priv import PRIV_PROC_SETRLIMIT
 
 
 def kern_getrlimit(p: Any, which: int) -> tuple[int, int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
+PRIV_PROC_SETRLIMIT = 162
 PRIV_VFS_READ = 310
 PRIV_VFS_WRITE = 311
 PRIV_VFS_ADMIN = 312

@@ -15,7 +15,7 @@ from ..resource import (RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_MEMLOCK
                         RLIMIT_STACK, RLIMIT_VMEM)
 from ..vm.map import (Vmspace, vm_map_insert, vm_map_stack, vmspace_fork, vmspace_free)
 from ..vm.param import (MAP_COPY_ON_WRITE, MAP_STACK_GROWS_DOWN, VM_PROT_ALL, VM_PROT_EXECUTE,
-                        VM_PROT_READ, VM_PROT_WRITE, KERN_SUCCESS)
+                        VM_PROT_READ, VM_PROT_WRITE, KERN_SUCCESS, atop, ptoa)
 
 P_SYSTEM = 0x00200
 P_WEXIT = 0x02000
@@ -97,9 +97,9 @@ def exec_image(p: Proc, text_pages: int = 16, data_pages: int = 16) -> int:
     vms = p.p_vmspace
     m = vms.vm_map
     taddr = arch.text_base
-    tsize = text_pages << 12
+    tsize = ptoa(text_pages)
     daddr = taddr + tsize
-    dsize = data_pages << 12
+    dsize = ptoa(data_pages)
     rv = vm_map_insert(m, None, 0, taddr, taddr + tsize, VM_PROT_READ | VM_PROT_EXECUTE,
                        VM_PROT_ALL, MAP_COPY_ON_WRITE)
     if rv != KERN_SUCCESS:
@@ -115,7 +115,7 @@ def exec_image(p: Proc, text_pages: int = 16, data_pages: int = 16) -> int:
                       MAP_STACK_GROWS_DOWN, p)
     if rv != KERN_SUCCESS:
         return errno.ENOMEM
-    vms.vm_ssize = kernel.sgrowsiz >> 12
+    vms.vm_ssize = atop(kernel.sgrowsiz)
     vms.vm_maxsaddr = stack_bottom
     return 0
 

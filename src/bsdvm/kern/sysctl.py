@@ -7,13 +7,13 @@ is success), so a node can refuse a value as a SYSCTL_PROC handler does.  Invari
 from __future__ import annotations
 
 import errno
-import threading
+from bsdvm.kern.lock import mtx
 
 
 class Sysctl:
     def __init__(self) -> None:
         self._nodes: dict[str, tuple] = {}          # name -> (getter, setter | None, description)
-        self._lock = threading.RLock()
+        self._lock = mtx("sysctl", recursive=True)
 
     def register(self, name: str, getter, setter=None, description: str = "") -> None:
         if not name or name.startswith(".") or name.endswith(".") or ".." in name:

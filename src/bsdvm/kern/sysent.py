@@ -226,11 +226,12 @@ def copyinstr(vmmap: Any, addr: int, maxlen: int = MAXPATHLEN) -> tuple[int, byt
     comes within maxlen bytes.
     """
     from ..vm.fault import UserFault, copyin
+    from ..vm.param import PAGE_MASK, PAGE_SIZE
     out = bytearray()
     pos = addr
     while len(out) < maxlen:
         # read to the end of the page at most, so a string ending just before a hole is fine
-        chunk = min(4096 - (pos & 4095), maxlen - len(out))
+        chunk = min(PAGE_SIZE - (pos & PAGE_MASK), maxlen - len(out))
         try:
             data = copyin(vmmap, pos, chunk)
         except UserFault:

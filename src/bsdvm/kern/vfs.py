@@ -43,7 +43,7 @@ import errno
 import itertools
 import os
 import stat as _st
-import threading
+from bsdvm.kern.lock import mtx
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -329,7 +329,7 @@ class VFS:
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
         # security.bsd.suser_enabled and the MAC hooks: the kernel's policy, shared, not copied
         self.priv_policy = priv_policy if priv_policy is not None else PrivPolicy()
-        self.lock = threading.RLock()
+        self.lock = mtx("vfs", recursive=True)
         self._mnt_ids = itertools.count(1)
         self._fileids = itertools.count(1 << 48)    # synthetic inode numbers for devfs/pseudofs
         self._mounts: dict[tuple, Mount] = {}

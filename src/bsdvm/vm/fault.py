@@ -3,7 +3,8 @@
 
 The walk goes down the shadow chain from the entry's object; the first object gets the new page
 (zero fill, or the copy for copy-on-write); vnode objects page in from the host file with a
-read-ahead cluster; device objects supply fictitious pages over device memory.
+read-ahead cluster; device objects supply fictitious pages over device memory.  Pagers are reached
+only through `pagertab[obj.type]` (vm/pager.py).
 Invariants: a successful fault leaves a translation for the address whose protection allows the
 access (or returns an error and leaves none); pages found in backing objects are never written
 through a translation (they are mapped read-only).  May call: vm.map (lookup, growstack),
@@ -18,9 +19,9 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, MAP_ENTRY_BEHAV_MASK,
                     MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
                     OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE, OBJT_DEFAULT,
-                    OBJT_DEVICE,
-                    OBJT_SWAP, OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_NOSYNC,
-                    PG_REFERENCED, PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY, VM_FAULT_NORMAL,
+                    OBJT_SWAP, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_NOSYNC,
+                    PG_REFERENCED, PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY,
+                    VM_FAULT_NORMAL,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
                     VM_PAGER_OK, VM_PROT_EXECUTE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
                     VM_PROT_WRITE, atop)
@@ -39,7 +40,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
     """Resolve a fault at vaddr in map m.  Returns a KERN_* code."""
     vmsys = m.vmsys
     phys = vmsys.phys
-    pager = vmsys.pager
+    pagertab = vmsys.pager.pagertab
     counters = phys.counters
     counters["v_vm_faults"] += 1
     vaddr &= ~(PAGE_SIZE - 1)
@@ -86,11 +87,13 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
             if pindex >= obj.size or pindex < 0:
                 _release(phys, first_m)
                 return KERN_PROTECTION_FAILURE
-            if obj.type == OBJT_DEVICE:
-                page = pager.dev_pager_getpage(obj, pindex)
-                if page is None:
+            ops = pagertab[obj.type]
+            if ops.fictitious:
+                # the device pager enters its own page over device memory: no frame to allocate
+                if ops.getpages(obj, pindex, None) != VM_PAGER_OK:
                     _release(phys, first_m)
                     return KERN_PROTECTION_FAILURE
+                page = obj.pages[pindex]
                 break
             if page is None:
                 page = phys.alloc(obj, pindex)
@@ -98,18 +101,18 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     _release(phys, first_m)
                     return KERN_RESOURCE_SHORTAGE
                 first_m_zero = obj.type == OBJT_DEFAULT
-            if obj.type != OBJT_DEFAULT:
+            if obj.type != OBJT_DEFAULT:                # TRYPAGER: the default pager has nothing
                 try:
-                    if obj.type == OBJT_VNODE:
+                    if ops.clustered:
                         behind, ahead = _cluster(entry, pindex)
                         if behind == 0 and ahead and obj is first_object:
                             _cache_behind(phys, obj, pindex)
                         # the cluster stays inside the entry, in this object's page indices
                         lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
                         hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
-                        r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
+                        r = ops.getpages(obj, pindex, page, behind, ahead, lo, hi)
                     else:
-                        r = pager.swap_pager_getpage(obj, page)
+                        r = ops.getpages(obj, pindex, page)
                 except BaseException:
                     # A Python exception (KeyboardInterrupt) in the middle of the host I/O: free
                     # the pages this fault allocated and never filled, so that no frame is left
@@ -119,7 +122,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     _release(phys, first_m)
                     raise
                 if r == VM_PAGER_OK:
-                    if obj.type == OBJT_VNODE:
+                    if ops.clustered:
                         entry.lastr = pindex + ahead
                     break
                 if r in (VM_PAGER_ERROR, VM_PAGER_BAD):

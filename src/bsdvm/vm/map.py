@@ -11,9 +11,10 @@ Invariants: entries are page aligned, start < end, sorted and disjoint; nentries
 list; adj_free(e) = next.start (or max_offset) - e.end; every tree node's max_free is the max of
 adj_free over its subtree; timestamp increases on every exclusive lock.
 
-Locking: the whole kernel runs under one lock (`Kernel.giant`, an RLock) taken by every Process
-method; the map "lock" here models only the timestamp (MAP-1), which mincore's restart logic reads.
-Lock order: giant only — there is nothing to order.
+Locking (kern/lock.py): vm/ runs under `Kernel.giant` alone, taken by every Process method; the
+map "lock" here models only the timestamp (MAP-1), which mincore's restart logic reads.
+The model has no submaps and no system (kernel) map, so vm_map.c's branches for
+MAP_ENTRY_IS_SUB_MAP entries and for system maps are left out.
 May call: vm.object, vm.pmap, vm.fault (wiring), vm.pager through objects.
 """
 from __future__ import annotations
@@ -27,12 +28,12 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, K
                     MAP_DISABLE_COREDUMP, MAP_DISABLE_SYNCER, MAP_ENTRY_BEHAV_MASK,
                     MAP_ENTRY_BEHAV_NORMAL, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
                     MAP_ENTRY_COW, MAP_ENTRY_GROWS_DOWN, MAP_ENTRY_GROWS_UP,
-                    MAP_ENTRY_IN_TRANSITION, MAP_ENTRY_IS_SUB_MAP, MAP_ENTRY_NEEDS_COPY,
+                    MAP_ENTRY_IN_TRANSITION, MAP_ENTRY_NEEDS_COPY,
                     MAP_ENTRY_NOCOREDUMP, MAP_ENTRY_NOFAULT, MAP_ENTRY_NOSYNC,
                     MAP_ENTRY_USER_WIRED, MAP_NOFAULT, MAP_PREFAULT, MAP_PREFAULT_MADVISE,
                     MAP_PREFAULT_PARTIAL, MAP_STACK_GROWS_DOWN, MAP_STACK_GROWS_UP, MAP_WIREFUTURE,
                     MAX_INIT_PT, OBJ_NOSPLIT, OBJ_ONEMAPPING, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
-                    OBJT_VNODE, PAGE_SIZE, VM_INHERIT_COPY, VM_INHERIT_DEFAULT, VM_INHERIT_NONE,
+                    OBJT_VNODE, PAGE_SHIFT, PAGE_SIZE, VM_INHERIT_COPY, VM_INHERIT_DEFAULT, VM_INHERIT_NONE,
                     VM_INHERIT_SHARE, VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_USER, VM_PROT_ALL,
                     VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
                     VM_PROT_WRITE, atop, round_page)
@@ -173,7 +174,6 @@ class VmMap:
         self.timestamp = 0
         self.flags = 0
         self.pmap = Pmap()
-        self.system_map = False
         self.vmsys = vmsys
         self.vmspace = None
 
@@ -352,13 +352,13 @@ def _new_entry(m: VmMap, start, end) -> VmMapEntry:
 
 
 def vm_map_entry_pages(e: VmMapEntry) -> int:
-    return (e.end - e.start) >> 12
+    return (e.end - e.start) >> PAGE_SHIFT
 
 
 # -- simplify and clip (MAP-13..15) ----------------------------------------------------------------
 
 def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
-    if e.eflags & (MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_IS_SUB_MAP):
+    if e.eflags & MAP_ENTRY_IN_TRANSITION:
         return
     prev = e.prev
     if prev is not m.header:
@@ -387,7 +387,7 @@ def vm_map_simplify_entry(m: VmMap, e: VmMapEntry) -> None:
 
 def _ensure_object(m: VmMap, e: VmMapEntry) -> None:
     """Clipping an object-less user entry first gives it one object both halves share."""
-    if e.object is None and not m.system_map and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
+    if e.object is None:
         e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
 
@@ -518,7 +518,7 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
     """MAP-12: read-only prefault of resident pages of vnode objects."""
     if not prot & (VM_PROT_READ | VM_PROT_EXECUTE) or obj is None:
         return
-    if obj.type == OBJT_DEVICE or obj.type != OBJT_VNODE:
+    if obj.type != OBJT_VNODE:
         return
     psize = atop(size)
     if flags & MAP_PREFAULT_PARTIAL and psize > MAX_INIT_PT and obj.resident_page_count > MAX_INIT_PT:
@@ -538,7 +538,7 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
             continue
         if flags & MAP_PREFAULT_MADVISE and phys.free_count < phys.free_min:
             break
-        pmap_mod.pmap_enter_quick(m.pmap, addr + ((i - pindex) << 12), p,
+        pmap_mod.pmap_enter_quick(m.pmap, addr + ((i - pindex) << PAGE_SHIFT), p,
                                   prot & (VM_PROT_READ | VM_PROT_EXECUTE))
         phys.counters["v_prefault"] += 1
 
@@ -548,7 +548,7 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: in
 def vm_map_entry_delete(m: VmMap, e: VmMapEntry) -> None:
     m.entry_unlink(e)
     obj = e.object
-    if obj is not None and not e.eflags & MAP_ENTRY_IS_SUB_MAP:
+    if obj is not None:
         if (obj.ref_count != 1 and obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT
                 and obj.type in (OBJT_DEFAULT, OBJT_SWAP)):
             vm_object_collapse(obj)
@@ -617,8 +617,6 @@ def vm_map_protect(m: VmMap, start: int, end: int, new_prot: int, set_max: bool)
         e = e.next
     cur = e
     while cur is not m.header and cur.start < end:
-        if cur.eflags & MAP_ENTRY_IS_SUB_MAP:
-            return KERN_INVALID_ARGUMENT
         if (new_prot & cur.max_protection) != new_prot:
             return KERN_PROTECTION_FAILURE
         cur = cur.next
@@ -677,9 +675,6 @@ def vm_map_madvise(m: VmMap, start: int, end: int, behav: int) -> int:
         e = e.next
     if modify:
         while e is not m.header and e.start < end:
-            if e.eflags & MAP_ENTRY_IS_SUB_MAP:
-                e = e.next
-                continue
             vm_map_clip_end(m, e, end)
             if behav == MADV_NORMAL:
                 e.eflags = (e.eflags & ~MAP_ENTRY_BEHAV_MASK) | MAP_ENTRY_BEHAV_NORMAL
@@ -699,9 +694,6 @@ def vm_map_madvise(m: VmMap, start: int, end: int, behav: int) -> int:
             e = e.next
     else:
         while e is not m.header and e.start < end:
-            if e.eflags & MAP_ENTRY_IS_SUB_MAP:
-                e = e.next
-                continue
             pindex = atop(e.offset)
             count = atop(e.end - e.start)
             useStart = e.start
@@ -714,7 +706,8 @@ def vm_map_madvise(m: VmMap, start: int, end: int, behav: int) -> int:
             if count > 0:
                 vm_object_madvise(e.object, pindex, count, behav)
                 if behav == MADV_WILLNEED:
-                    vm_map_pmap_enter(m, useStart, e.protection, e.object, pindex, count << 12,
+                    vm_map_pmap_enter(m, useStart, e.protection, e.object, pindex,
+                                      count << PAGE_SHIFT,
                                       MAP_PREFAULT_MADVISE)
             e = e.next
     return KERN_SUCCESS
@@ -946,13 +939,13 @@ def vm_map_growstack(proc, addr: int) -> int:
         stack.avail_ssize = max_grow
         return KERN_NO_SPACE
     is_procstack = addr >= vm.vm_maxsaddr
-    if is_procstack and (vm.vm_ssize << 12) + grow > stacklim:
+    if is_procstack and (vm.vm_ssize << PAGE_SHIFT) + grow > stacklim:
         return KERN_NO_SPACE
     grow = ((grow + sgrowsiz - 1) // sgrowsiz) * sgrowsiz
     if grow > stack.avail_ssize:
         grow = stack.avail_ssize
-    if is_procstack and (vm.vm_ssize << 12) + grow > stacklim:
-        grow = stacklim - (vm.vm_ssize << 12)
+    if is_procstack and (vm.vm_ssize << PAGE_SHIFT) + grow > stacklim:
+        grow = stacklim - (vm.vm_ssize << PAGE_SHIFT)
     if m.size + grow > vmemlim:
         return KERN_NO_SPACE
     m.lock()
@@ -1019,7 +1012,7 @@ def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
             e.eflags &= ~MAP_ENTRY_NEEDS_COPY
         else:
             prot &= ~VM_PROT_WRITE
-    if e.object is None and not m.system_map:
+    if e.object is None:
         m.lock()
         e.object = vm_object_allocate(m.vmsys, OBJT_DEFAULT, atop(e.end - e.start))
         e.offset = 0
@@ -1059,8 +1052,6 @@ def vmspace_free(vm: Vmspace) -> None:
 def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry) -> int:
     """vm_map_copy_entry (FORK-3)."""
     from .fault import vm_fault_copy_entry
-    if src.eflags & MAP_ENTRY_IS_SUB_MAP:
-        return KERN_SUCCESS
     if src.wired_count == 0:
         if not src.eflags & MAP_ENTRY_NEEDS_COPY:
             pmap_mod.pmap_protect(src_map.pmap, src.start, src.end, src.protection & ~VM_PROT_WRITE)

@@ -17,7 +17,7 @@ from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJPC_INVAL, OBJPC_NOSYNC, OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                     OBJT_VNODE, PAGE_MASK, PG_MADV_FREED, PG_NOSYNC, VM_PROT_READ,
-                    atop)
+                    atop, ptoa)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
 if TYPE_CHECKING:
@@ -140,12 +140,8 @@ def vm_object_terminate(obj: VmObject) -> None:
             phys.user_wire_count -= 1
             m.wire_count = 0
         phys.free(m)
-    if obj.swblocks:
-        vm.swap.free_object(obj)
+    vm.pager.vm_pager_deallocate(obj)      # swap blocks freed, the handle's pointer cleared
     vm.objects.pop(obj.id, None)
-    if obj.type == OBJT_DEVICE and obj.handle is not None:
-        if getattr(obj.handle, "si_object", None) is obj:
-            obj.handle.si_object = None
 
 
 def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm=None):
@@ -386,7 +382,7 @@ def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None",
     # vm_pageout_flush: write-protect, then one put for the run
     for m in run:
         pmap_mod.pmap_page_protect(m, VM_PROT_READ)
-    err = obj.vm.pager.vnode_pager_putpages(obj, run, sync=sync)
+    err = obj.vm.pager.vm_pager_put_pages(obj, run, sync)
     return len(after) + 1, err
 
 
@@ -451,7 +447,7 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
     while obj.backing_object is not None:
         offset += obj.backing_object_offset
         obj = obj.backing_object
-        limit = obj.size * 4096
+        limit = ptoa(obj.size)
         if size > limit - offset:
             size = max(0, limit - offset)
     start = atop(offset)

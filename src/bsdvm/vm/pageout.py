@@ -12,15 +12,15 @@ by a lower object); a swap block is written before the page that it saves is fre
 error never escapes: the page stays dirty and goes back to the active queue (vm_pageout_flush's
 VM_PAGER_ERROR case), the scan moves on, and when nothing can be freed the allocation fails and the
 OOM rule applies.
-May call: vm.page, vm.pmap, vm.object (page clean), vm.pager (swap space); an OOM kill goes through
-the VM system's injected oom_kill callback, never to the kernel.
+May call: vm.page, vm.pmap, vm.object (page clean), vm.pager (pagertab, swap space); an OOM kill
+goes through the VM system's injected oom_kill callback, never to the kernel.
 """
 from __future__ import annotations
 
 from . import pmap as pmap_mod
 from typing import TYPE_CHECKING
 
-from .param import OBJT_DEFAULT, OBJT_SWAP, OBJT_VNODE, PG_MADV_FREED, PG_REFERENCED
+from .param import OBJT_DEFAULT, OBJT_SWAP, PG_MADV_FREED, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE
 
 if TYPE_CHECKING:
     from .vm_system import VmSystem
@@ -74,35 +74,11 @@ class PageDaemon:
         # MADV_FREE left the page clean (and its swap freed); if it is dirty now it was written
         # again afterwards and must be saved like any other page (FreeBSD tests the M bit).
         m.flags &= ~PG_MADV_FREED
-        if m.dirty:
-            if obj.type == OBJT_VNODE:
-                if vmsys.pager.vnode_pager_putpages(obj, [m], sync=False):
-                    # vm_pageout_flush, VM_PAGER_ERROR: the page stays dirty and is reactivated
-                    # "so it doesn't clog the inactive list"; the scan goes on to other pages
-                    phys.activate(m)
-                    return False
-            elif obj.type in (OBJT_DEFAULT, OBJT_SWAP):
-                blk = obj.swblocks.get(m.pindex)
-                if blk is None:
-                    blk = vmsys.swap.alloc(obj, m.pindex)
-                    if blk is None:
-                        phys.activate(m)    # swap is full: keep it
-                        return False
-                    obj.swblocks[m.pindex] = blk
-                if vmsys.swap.write(blk, m.data):
-                    # swp_pager_async_iodone: a write error redirties and reactivates the page;
-                    # the block stays assigned (the next page-out rewrites it)
-                    m.dirty = True
-                    phys.activate(m)
-                    return False
-                if obj.type == OBJT_DEFAULT:
-                    obj.type = OBJT_SWAP
-                m.dirty = False
-                c = phys.counters
-                c["v_swapout"] += 1
-                c["v_swappgsout"] += 1
-            else:
-                return False
+        if m.dirty and vmsys.pager.vm_pager_put_pages(obj, [m], False):
+            # vm_pageout_flush, VM_PAGER_ERROR or swap full: the page stays dirty and is
+            # reactivated "so it doesn't clog the inactive list"; the scan goes on to other pages
+            phys.activate(m)
+            return False
         phys.counters["v_dfree"] += 1
         phys.free(m)
         return True
@@ -116,7 +92,7 @@ class PageDaemon:
         for m in list(phys.inactive):
             if phys.free_count >= target:
                 return
-            if m.queue != 2:            # moved meanwhile
+            if m.queue != PQ_INACTIVE:  # moved meanwhile
                 continue
             counters["v_pdpages"] += 1
             if m.flags & PG_REFERENCED or pmap_mod.pmap_ts_referenced(m):
@@ -129,7 +105,7 @@ class PageDaemon:
         for m in list(phys.active):
             if phys.free_count >= target:
                 return
-            if m.queue != 3:
+            if m.queue != PQ_ACTIVE:
                 continue
             counters["v_pdpages"] += 1
             referenced = bool(m.flags & PG_REFERENCED) | bool(pmap_mod.pmap_ts_referenced(m))

@@ -18,8 +18,8 @@ May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
-from .param import (OBJT_DEVICE, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE,
-                    VM_PROT_READ, VM_PROT_WRITE)
+from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
+                    VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
 
@@ -48,7 +48,7 @@ class Pmap:
 
     def vpns(self, sva: int, eva: int):
         """The mapped virtual page numbers in [sva, eva), cheapest way round."""
-        lo, hi = sva >> PAGE_SHIFT, (eva + 4095) >> PAGE_SHIFT
+        lo, hi = sva >> PAGE_SHIFT, (eva + PAGE_MASK) >> PAGE_SHIFT
         if hi - lo <= len(self.ptes):
             ptes = self.ptes
             return [v for v in range(lo, hi) if v in ptes]
@@ -264,11 +264,6 @@ def pmap_change_wiring(pmap: Pmap, va: int, wired: bool) -> None:
         return
     pte.wired = wired
     pmap.wired_count += 1 if wired else -1
-
-
-def pmap_extract(pmap: Pmap, va: int):
-    pte = pmap.ptes.get(va >> PAGE_SHIFT)
-    return pte.page if pte is not None else None
 
 
 def pmap_mincore(pmap: Pmap, va: int) -> int:

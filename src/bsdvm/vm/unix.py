@@ -11,7 +11,7 @@ from errno import EINVAL, ENOMEM
 from ..resource import RLIMIT_DATA, RLIMIT_VMEM
 from .map import vm_map_delete, vm_map_insert, vm_map_wire
 from .param import (KERN_SUCCESS, MAP_WIREFUTURE, VM_MAP_WIRE_NOHOLES, VM_MAP_WIRE_USER,
-                    VM_PROT_ALL, atop, round_page)
+                    VM_PROT_ALL, atop, ptoa, round_page)
 
 
 def obreak(td, uap) -> int:
@@ -24,7 +24,7 @@ def obreak(td, uap) -> int:
     new = round_page(uap.nsize) & mask
     m.lock()
     base = round_page(vm.vm_daddr)
-    old = base + (vm.vm_dsize << 12)
+    old = base + ptoa(vm.vm_dsize)
     if new > base:
         # Check the resource limit, but allow a process to reduce its usage, even if it
         # remains over the limit.
