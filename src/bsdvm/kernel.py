@@ -21,6 +21,7 @@ from .kern.hooks import Hooks
 from .kern.priv import Ucred
 from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
 from .kern.sysctl import Sysctl
+from .kern.sysent import GID_T, UID_T
 from .kern.descrip import FileDesc
 from .vm.mmap import vmmapentry_rsrc_init
 from .vm.page import PhysMem
@@ -50,6 +51,23 @@ def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
 
 
 class Kernel:
+    """A booted model of a FreeBSD 7 system: physical memory, swap, pagers, the page daemon, the
+    VFS with devices and mounts, sysctl, MAC/hwpmc hooks, fail points and the process table.
+
+    Args:
+        arch: "amd64" (default) or "i386": the machine profile (word size, user address space,
+            maxdsiz/maxssiz, READ_IS_EXEC).
+        physmem, swap: sizes ("256M", "1G" or bytes) of physical memory and of the swap file.
+        root: the host directory behind the model's "/" (default: a fresh temporary directory,
+            removed by close()).
+        kernel_wired_pages: pages the kernel itself holds wired; swap_path: where the sparse swap
+            file lives; max_wired: vm.max_wired; pagedaemon: False to run without one.
+
+    Use as a context manager (or call close()): every process exits, dirty file pages are written
+    back and temporary files removed.  `spawn()` makes processes; every method is thread-safe
+    (one kernel lock, `giant`).
+    """
+
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
                  max_wired: int | None = None, pagedaemon: bool = True):
@@ -99,16 +117,20 @@ class Kernel:
 
     # -- the VM's view of vnodes ---------------------------------------------------------------
     def vref(self, vp) -> None:
+        """Take a vnode reference for the VM (a vnode object's pager holds one)."""
         vfs.vref(vp)
 
     def vrele(self, vp) -> None:
+        """Drop a vnode reference taken with vref."""
         vfs.vrele(vp)
 
     def fsync(self, vp) -> None:
+        """Flush a vnode's host file to stable storage (msync(MS_SYNC)'s last step)."""
         vp.host_fsync()
 
     @property
     def vfs_hooks(self):
+        """The object the VM calls for vnode references and fsync (this kernel)."""
         return self
 
     # -- sysctl --------------------------------------------------------------------------------
@@ -142,6 +164,11 @@ class Kernel:
             s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]))
 
     def sysctl(self, name: str, value=None):
+        """Read sysctl `name` (value None) or set it to `value` (returns None).
+
+        Raises OSError ENOENT for an unknown name, EPERM for a read-only one, EINVAL for a value
+        of the wrong type.
+        """
         with self.giant:
             if value is None:
                 err, v = self.sysctl_tree.get(name)
@@ -161,14 +188,26 @@ class Kernel:
 
     def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
               osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
-        """A new process running a fresh exec image (text, data, main stack)."""
-        from .process import Process, _fit
+        """A new process running a fresh exec image: text (r-x), data (rw-) and the grow-down main
+        stack reservation under USRSTACK.
+
+        Args:
+            uid, gid, groups: its credential (uid_t/gid_t: -1 is 0xffffffff; uid 0 is root).
+            jail: a prison name (jailed root lacks some privileges); osrel: the binary's
+                __FreeBSD_version (below 700004 a protection fault is SIGBUS).
+            text_pages, data_pages: the image's segment sizes in pages.
+
+        Returns the Process.  Raises OSError EINVAL for an id that fits no uid_t/gid_t, ENOMEM when
+        the image does not fit, TypeError for a non-integer id, RuntimeError after close().
+        """
+        from .process import Process
         with self.giant:
             self._check_open()
             # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff,
             # and 2**32 is refused (EINVAL) rather than truncated to uid 0
-            uid, gid = _fit(uid, 32), _fit(gid, 32)
-            groups = tuple(_fit(g, 32) for g in groups)
+            uid = UID_T.from_python(uid, self.arch)
+            gid = GID_T.from_python(gid, self.arch)
+            groups = tuple(GID_T.from_python(g, self.arch) for g in groups)
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
@@ -191,12 +230,15 @@ class Kernel:
         self.procs.pop(p.p_pid, None)
 
     def processes(self):
+        """The live processes, as Process objects."""
         from .process import Process
         with self.giant:
             return [Process(self, p) for p in self.procs.values()]
 
     # -- devices, mounts, policies -------------------------------------------------------------
     def make_dev(self, name: str, size, mode: int = 0o666):
+        """Create /dev/<name>: a memory-backed character device of `size` bytes whose d_mmap maps
+        its pages (OBJT_DEVICE).  Raises OSError EEXIST if the name is taken."""
         with self.giant:
             nbytes = arch_mod.parse_size(size)
             dev = devices.make_mem_dev(name, nbytes, mode)
@@ -207,34 +249,48 @@ class Kernel:
 
     def mount(self, path: str, host_dir: str, noexec: bool = False, rdonly: bool = False,
               noatime: bool = False) -> None:
+        """Mount host directory `host_dir` on model directory `path` (MNT_NOEXEC, MNT_RDONLY,
+        MNT_NOATIME as asked).  Raises OSError (ENOENT, ENOTDIR, EBUSY) when it cannot."""
         with self.giant:
             err = self.vfs.mount(path, host_dir, noexec=noexec, rdonly=rdonly, noatime=noatime)
             if err:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_nullfs(self, path: str, lower: str, noexec: bool = False) -> None:
+        """Mount the model directory `lower` again on `path` through nullfs (stacked vnodes,
+        VFS-4).  Raises OSError when it cannot."""
         with self.giant:
             err = self.vfs.mount_nullfs(path, lower, noexec=noexec)
             if err:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_pseudofs(self, path: str, files: dict) -> None:
+        """Mount a read-only pseudofs on `path` holding `files` (name -> bytes): regular files
+        without VM objects (MMV-1's EINVAL).  Raises OSError when it cannot."""
         with self.giant:
             err = self.vfs.mount_pseudofs(path, files)
             if err:
                 raise OSError(err, os.strerror(err), path)
 
     def add_mac_policy(self, policy) -> None:
+        """Add a MAC policy: its check_vnode_mmap(cred, vp, prot, flags), if any, may deny an mmap
+        with a nonzero errno."""
         self.hooks.add_mac_policy(policy)
 
     def remove_mac_policy(self, policy) -> None:
+        """Remove a MAC policy added with add_mac_policy."""
         self.hooks.remove_mac_policy(policy)
 
     def on_pmc(self, callback) -> None:
+        """Call callback(event, **info) for hwpmc's "mmap" (executable vnode mappings) and "munmap"
+        (ranges holding executable entries) events.  TypeError for a non-callable."""
         self.hooks.on_pmc(callback)
 
     # -- inspection ----------------------------------------------------------------------------
     def vmstat(self) -> dict:
+        """The VM counters, named as in sysctl vm.stats.vm (v_vm_faults, v_cow_faults, v_zfod,
+        v_swapin, v_swapout, v_vnodein, v_vnodeout, v_wire_count, v_free_count, ...), plus swap
+        use, the object count and collapse/bypass statistics."""
         with self.giant:
             d = self.phys.stats()
             d["v_swap_total"] = self.swap.nblocks
@@ -255,6 +311,8 @@ class Kernel:
             raise RuntimeError("kernel is closed")
 
     def close(self) -> None:
+        """Shut down: every process exits, dirty pages are written back, temporary files go.
+        Idempotent."""
         with self.giant:
             if self._closed:
                 return

@@ -223,6 +223,45 @@ class FileDesc:
             fp.f_flag = (fp.f_flag & ~FCNTLFLAGS) | (flags & FCNTLFLAGS)
             return 0
 
+    def dup(self, fd: int, minfd: int = 0) -> tuple[int, int]:
+        """dup(2) / F_DUPFD: the file of fd in the lowest free slot >= minfd: -> (errno, new fd).
+        EBADF for a descriptor not open, EINVAL for a minfd outside the table's limit, EMFILE when
+        no slot is free below it."""
+        with self._lock:
+            fp = self._lookup(fd)
+            if fp is None:
+                return errno.EBADF, -1
+            if minfd < 0 or minfd >= self.maxfiles:
+                return errno.EINVAL, -1
+            new = minfd
+            while new < len(self._files) and self._files[new] is not None:
+                new += 1
+            if new >= self.maxfiles:
+                return errno.EMFILE, -1
+            while len(self._files) <= new:
+                self._files.append(None)
+            self._files[new] = fp
+            fhold(fp)
+            return 0, new
+
+    def dup2(self, fd: int, new: int) -> int:
+        """dup2(2): make `new` refer to fd's file, closing what `new` held.  EBADF for fd not open
+        or `new` outside the table's limit; dup2(fd, fd) does nothing."""
+        with self._lock:
+            fp = self._lookup(fd)
+            if fp is None or new < 0 or new >= self.maxfiles:
+                return errno.EBADF
+            if new == fd:
+                return 0
+            while len(self._files) <= new:
+                self._files.append(None)
+            old = self._files[new]
+            self._files[new] = fp
+            fhold(fp)
+        if old is not None:
+            fdrop(old)                  # outside the table lock, as close() does
+        return 0
+
     def fcntl_getfl(self, fd) -> tuple[int, int]:
         with self._lock:
             fp = self._lookup(fd)
@@ -251,3 +290,75 @@ class FileDesc:
 
     def __len__(self) -> int:
         return len(self.open_fds())
+
+
+# -- system calls (kern_descrip.c) ------------------------------------------------------------------
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4     # sys/fcntl.h
+
+
+def close(td, uap) -> int:
+    """close(int fd)."""
+    return td.td_proc.p_fd.close(uap.fd)
+
+
+def dup(td, uap) -> int:
+    """dup(u_int fd): td_retval[0] = the lowest free descriptor, now sharing fd's file."""
+    error, new = td.td_proc.p_fd.dup(uap.fd)
+    if not error:
+        td.td_retval[0] = new
+    return error
+
+
+def dup2(td, uap) -> int:
+    """dup2(u_int from, u_int to): td_retval[0] = to."""
+    error = td.td_proc.p_fd.dup2(uap.from_, uap.to)
+    if not error:
+        td.td_retval[0] = uap.to
+    return error
+
+
+def fcntl(td, uap) -> int:
+    """fcntl(int fd, int cmd, long arg): F_DUPFD, F_GETFL and F_SETFL (the status flags are
+    FreeBSD's: O_NONBLOCK 0x4, O_APPEND 0x8, O_ASYNC 0x40, and 7.x libc's FPOSIXSHM 0x100)."""
+    fdp = td.td_proc.p_fd
+    cmd = uap.cmd
+    if cmd == F_DUPFD:
+        error, new = fdp.dup(uap.fd, uap.arg)
+        if not error:
+            td.td_retval[0] = new
+        return error
+    if cmd == F_GETFL:
+        error, flag = fdp.fcntl_getfl(uap.fd)
+        if not error:
+            td.td_retval[0] = flag - 1          # OFLAGS(): FREAD/FWRITE back to O_RDONLY/WRONLY/RDWR
+        return error
+    if cmd == F_SETFL:
+        return fdp.fcntl_setfl(uap.fd, uap.arg)
+    error, fp = fdp.fget(uap.fd)
+    if error:
+        return error
+    fdp.fdrop(fp)
+    return errno.EINVAL
+
+
+def kern_fstat(td, fd: int):
+    """fo_stat of descriptor fd: (0, stat) or (errno, None)."""
+    fdp = td.td_proc.p_fd
+    error, fp = fdp.fget(fd)
+    if error:
+        return error, None
+    try:
+        if fp.f_vnode is None:
+            from .sys_pipe import pipe_stat
+            return 0, pipe_stat(td, fp)
+        return 0, fp.f_vnode.v_mount.vfs.getattr_stat(fp.f_vnode)
+    finally:
+        fdp.fdrop(fp)
+
+
+def fstat(td, uap) -> int:
+    """fstat(int fd, struct stat *sb)."""
+    error, sb = kern_fstat(td, uap.fd)
+    if error:
+        return error
+    return uap.sb.copyout(sb)
