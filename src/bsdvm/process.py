@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 from . import mman
 from .kern import descrip
 from .kern.init_sysent import freebsd_sysent
-from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Sysent
+from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Result, Sysent
 from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
 from .syscalls import StrOrBytesPath, SyscallMethods
 from .vm import mmap as sys_mmap
@@ -97,6 +97,7 @@ def _raise(err: int, what: str) -> NoReturn:
     raise OSError(err, os.strerror(err), what)
 
 
+_NONE, _RETVAL = Result.NONE, Result.RETVAL
 _MINCORE = freebsd_sysent.by_name["mincore"]
 _FCNTL = freebsd_sysent.by_name["fcntl"]
 
@@ -120,6 +121,7 @@ class Process(SyscallMethods):
         self.kernel = kernel
         self.proc = proc
         self.last_mincore_outside: list[tuple[int, int]] = []
+        self._address = CADDR_T.python_converter(kernel.arch)     # mem_read/mem_write's addr
 
     # -- identity ------------------------------------------------------------------------------
     @property
@@ -181,6 +183,11 @@ class Process(SyscallMethods):
             err = entry.body(td, uap)
             if err:
                 raise OSError(err, os.strerror(err), entry.name)
+            returns = entry.returns
+            if returns is _NONE:
+                return None
+            if returns is _RETVAL:
+                return retval[0]
             return entry.python_result(td, uap)
 
     def _run(self, entry: Sysent, uap: Any) -> Any:
@@ -195,6 +202,11 @@ class Process(SyscallMethods):
             err = entry.body(td, uap)
             if err:
                 raise OSError(err, os.strerror(err), entry.name)
+            returns = entry.returns
+            if returns is _NONE:
+                return None
+            if returns is _RETVAL:
+                return retval[0]
             return entry.python_result(td, uap)
 
     # -- calls whose Python form differs from the C one ------------------------------------------
@@ -307,7 +319,7 @@ class Process(SyscallMethods):
             TypeError: a non-integer argument; ValueError: a negative size.
             ProcessLookupError: the process has exited; ProcessKilled: the OOM killer chose it.
         """
-        addr = CADDR_T.from_python(addr, self.kernel.arch)
+        addr = self._address(addr)
         size = operator.index(size)
         if size < 0:
             raise ValueError("negative size")
@@ -319,7 +331,7 @@ class Process(SyscallMethods):
         """Write `data` into this process's memory at `addr`, as user stores would (faulting,
         copying on write, dirtying pages).  Raises as `mem_read` does (TypeError for data that is
         not bytes-like)."""
-        addr = CADDR_T.from_python(addr, self.kernel.arch)
+        addr = self._address(addr)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("data must be bytes-like")
         if len(data) == 0:

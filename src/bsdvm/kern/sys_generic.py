@@ -58,9 +58,8 @@ def kern_readv(td: Any, fd: int, uio: Uio, offset: int | None = None) -> int:
     try:
         if not fp.f_flag & descrip.FREAD:
             return EBADF                    # fget_read
-        if offset is not None:
-            error = _vnode_offset_ok(fp, offset)
-            if error:
+        if offset is not None and (fp.f_vnode is None or offset < 0):
+            if error := _vnode_offset_ok(fp, offset):
                 return error
         return dofileread(td, fp, uio, offset)
     finally:
@@ -76,9 +75,8 @@ def kern_writev(td: Any, fd: int, uio: Uio, offset: int | None = None) -> int:
     try:
         if not fp.f_flag & descrip.FWRITE:
             return EBADF                    # fget_write
-        if offset is not None:
-            error = _vnode_offset_ok(fp, offset)
-            if error:
+        if offset is not None and (fp.f_vnode is None or offset < 0):
+            if error := _vnode_offset_ok(fp, offset):
                 return error
         return dofilewrite(td, fp, uio, offset)
     finally:

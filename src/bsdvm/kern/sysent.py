@@ -29,7 +29,7 @@ import enum
 import errno
 import operator
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -208,7 +208,7 @@ class Uio:
     resid: int
     base: int = 0
     vmmap: Any = None
-    sysbuf: bytearray | bytes = field(default_factory=bytearray)
+    sysbuf: bytearray | bytes = b""
     offset: int = 0
 
     @classmethod
@@ -233,11 +233,13 @@ class Uio:
 
         Returns 0 or EFAULT (a user buffer the kernel cannot write).
         """
-        n = min(len(data), self.resid)
+        n = len(data)
+        if n > self.resid:
+            n = self.resid
+            data = data[:n]
         if self.segflg is UioSeg.UIO_SYSSPACE:
-            if not self.sysbuf and isinstance(data, bytes):
-                # the first move of bytes is kept as is: no copy on the read path
-                self.sysbuf = data[:n] if n < len(data) else data
+            if not self.sysbuf and type(data) is bytes:
+                self.sysbuf = data          # the first move of bytes is kept as is: no copy
             else:
                 if not isinstance(self.sysbuf, bytearray):
                     self.sysbuf = bytearray(self.sysbuf)
@@ -433,9 +435,9 @@ class Sysent:
 
         Cached in `builders` by the profile's identity (hashing a frozen Arch, 20 fields, would
         cost more than converting the arguments)."""
-        build = self.builders.get(id(arch))
-        if build is not None:
-            return build
+        cached = self.builders.get(id(arch))
+        if cached is not None:
+            return cached
         env: dict[str, Any] = {"_NS": SimpleNamespace, "_path": _python_path(self.name), "_Uio": Uio,
                                "_SYS": UioSeg.UIO_SYSSPACE, "_RD": UioRw.UIO_READ,
                                "_WR": UioRw.UIO_WRITE, "_mv": memoryview, "_Out": StructOut}
@@ -469,10 +471,10 @@ class Sysent:
         order = ", ".join(f"{a.name}={fields[a.name]}" for a in self.args)
         lines.append(f"    return _NS({order})")
         exec(compile("\n".join(lines), f"<uap builder {self.name}>", "exec"), env)   # noqa: S102
-        build = env["build"]
+        build: Callable[[tuple[Any, ...]], SimpleNamespace] = env["build"]
         self.builders[id(arch)] = build
         self._archs.append(arch)        # keeps the profile alive, so its id is never reused
-        return build                                            # type: ignore[no-any-return]
+        return build
 
     def _arg(self, name: str) -> Arg:
         for a in self.args:
@@ -556,7 +558,8 @@ class SysentTable:
     visible to the caller by name.
     """
 
-    def __init__(self, name: str, entries: Iterable[Sysent] = (), nosys: dict[int, str] | None = None):
+    def __init__(self, name: str, entries: Iterable[Sysent] = (),
+                 nosys: dict[int, str] | None = None) -> None:
         self.name = name
         self.by_number: dict[int, Sysent] = {}
         self.by_name: dict[str, Sysent] = {}
@@ -577,7 +580,7 @@ class SysentTable:
     def __contains__(self, key: object) -> bool:
         return key in self.by_number or key in self.by_name
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Sysent]:
         return iter(sorted(self.by_number.values(), key=lambda e: e.number))
 
     def __len__(self) -> int:
