@@ -463,6 +463,7 @@ def o_mprotect(w, maps, addr, length, prot):
 def o_minherit(w, maps, addr, length, inherit):
     addr, length, inherit = word(addr), word(length), cint(inherit)
     a, size, wraps = preprocess(addr, length)
+    inherit = ((inherit + 0x80) & 0xFF) - 0x80         # vm_inherit_t is a char
     if wraps or inherit not in (0, 1, 2):
         return Expect(errno.EINVAL)
     return Expect(OK)

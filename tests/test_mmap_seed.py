@@ -505,10 +505,13 @@ def test_msync_zero_length_anon_succeeds_SYN3(p):
 
 
 def test_msync_unknown_kern_code_maps_to_einval_SYN2(p, monkeypatch):
-    # vm_map_sync has no KERN_FAILURE path in 7.0 (MAP-30): the seed's `default: EINVAL` arm is
-    # unreachable through the public API, so the translation is checked with a stand-in.
-    monkeypatch.setattr(seed, "vm_map_sync", lambda *a: KERN_FAILURE)
+    # vm_map_sync has no other failure path (MAP-30; the model's KERN_FAILURE is a write-back
+    # error, EIO, docs/errata.md): the seed's `default: EINVAL` arm is unreachable through the
+    # public API, so the translation is checked with a stand-in.
+    monkeypatch.setattr(seed, "vm_map_sync", lambda *a: KERN_PROTECTION_FAILURE)
     assert err(p.msync, HIGH, P, MS_SYNC) == errno.EINVAL
+    monkeypatch.setattr(seed, "vm_map_sync", lambda *a: KERN_FAILURE)
+    assert err(p.msync, HIGH, P, MS_SYNC) == errno.EIO
 
 
 # ================================================================================================

@@ -920,7 +920,9 @@ class VMMachine(RuleBasedStateMachine):
                 continue                                    # FORK-1: a hole in the child
             c = ps.clone()
             c.wired = False
-            c.pte_maybe = False
+            # PMAP-10: pmap_copy hands the child the parent's translations (a read-only one over
+            # a PROT_NONE page included) for shared and copied entries alike
+            c.pte_maybe = ps.pte_maybe
             if ps.inh == COPY:
                 if ps.wired:
                     # FORK-3: eager copy, mapped in the child with max_protection

@@ -149,12 +149,15 @@ def test_msync_only_cleans_the_range(k):
     h = host(k, "/r")
     assert h[2 * PG:2 * PG + 4] == b"CCCC"
     assert h[:4] == init[:4]                                           # outside the range
-    # OBJ-11 write-protects every resident page of the object, so page 0's M bit moved to the
-    # page (still dirty: MODIFIED_OTHER only); page 2 is clean
+    # OBJ-11 with 7.0's MSYNC_FLUSH_HARDSEQ: the sequential scan covered the partial range and
+    # returned before the pass that write-protects every page, so page 0 (not adjacent to page
+    # 2) keeps its writable translation and M bit; page 2 is clean
     vec = p.mincore(a, 3 * PG)
-    assert vec[0] & (MOD | MOD_O) == MOD_O
+    assert vec[0] & (MOD | MOD_O) == MOD | MOD_O
     assert not vec[2] & (MOD | MOD_O)
-    p.mem_write(a + 4, b"more")                                        # faults: write-protected
+    faults = k.vmstat()["v_vm_faults"]
+    p.mem_write(a + 4, b"more")                                        # no fault: still writable
+    assert k.vmstat()["v_vm_faults"] == faults
     assert p.mincore(a, PG)[0] & MOD
 
 

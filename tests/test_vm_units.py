@@ -480,6 +480,10 @@ class TestPmap:
         assert pm.pmap_mincore(a, 0) == 0                                   # PMAP-7
         pm.pmap_enter(a, 0, m, RW, False)
         pm.pmap_enter(b, 0, m, R, False)
+        # amd64's pmap_enter stores a new translation with PG_A set
+        assert pm.pmap_mincore(a, 0) == (mman.MINCORE_INCORE | mman.MINCORE_REFERENCED |
+                                         mman.MINCORE_REFERENCED_OTHER)
+        a.ptes[0].ref = b.ptes[0].ref = False
         assert pm.pmap_mincore(a, 0) == mman.MINCORE_INCORE
         a.ptes[0].ref = a.ptes[0].mod = True
         assert pm.pmap_mincore(a, 0) == (mman.MINCORE_INCORE | mman.MINCORE_REFERENCED |
@@ -529,6 +533,7 @@ class TestPhysMem:
         ph.unwire(m, activate=False)
         assert ph.v_wire_count == 1 and m.queue == PQ_INACTIVE
         ph.activate(m)
+        ph.dnweight = 15        # vm_page_dontneed leaves the page alone on its first 15 calls
         ph.dontneed(m)                                                      # PAGE-6
         assert m.queue == PQ_INACTIVE and m.object is o
         n = ph.alloc(o, 1)
@@ -617,8 +622,8 @@ class TestSwapSpace:
             assert blocks == [0, 1, 2, 3] and sw.used == 4                  # lowest first
             assert sw.alloc(o, 4) is None                                   # full
             assert sw.owner[2] == (o.id, 2)
-            sw.write(1, b"\xab" * PG)
-            assert sw.read(1) == b"\xab" * PG
+            assert sw.write(1, b"\xab" * PG) == 0                           # an errno
+            assert sw.read(1) == (0, b"\xab" * PG)
             sw.release(1)
             assert sw.used == 3 and 1 not in sw.owner
             assert sw.alloc(o, 5) == 1

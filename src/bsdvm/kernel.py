@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from typing import Any
 
 from . import arch as arch_mod
 from .kern import devices, vfs
@@ -29,10 +30,28 @@ from .vm.pager import Pagers, SwapSpace
 from .vm.param import PAGE_SIZE, VM_PROT_ALL, KERN_SUCCESS
 
 
-def _cleanup(swap, own_root) -> None:
-    swap.close()
+def _cleanup(swap, own_root, host_fds) -> None:
+    """What a kernel gives back even if it is dropped without close(): the host descriptors of the
+    files its vnodes hold open, the swap file and its own temporary root.  Holds no reference to
+    the kernel (weakref.finalize would keep it alive)."""
+    while host_fds:
+        try:
+            os.close(host_fds.pop())
+        except OSError:
+            pass
+    if swap is not None:
+        swap.close()
     if own_root is not None:
         shutil.rmtree(own_root, ignore_errors=True)
+
+
+def _int_arg(name: str, value, lo: int, hi: int | None = None) -> int:
+    """A constructor argument that must be an integer in [lo, hi]: TypeError or ValueError."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < lo or (hi is not None and value > hi):
+        raise ValueError(f"{name}={value} is out of range [{lo}, {'inf' if hi is None else hi}]")
+    return value
 
 
 def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
@@ -71,19 +90,62 @@ class Kernel:
     def __init__(self, arch: str = "amd64", physmem="256M", swap="512M", root: str | None = None,
                  kernel_wired_pages: int | None = None, swap_path: str | None = None,
                  max_wired: int | None = None, pagedaemon: bool = True):
-        self.giant = threading.RLock()
-        self.arch = arch_mod.get(arch)
+        """Boot a model system.
+
+        Every argument is checked before anything is created on the host: a bad value raises
+        TypeError or ValueError (NotADirectoryError for a `root` that is not a directory,
+        FileExistsError for a `swap_path` that exists), and a failure part-way through boot gives
+        back the swap file and temporary directories it had made.
+        """
+        # -- validate everything first: nothing on the host exists yet --------------------------
+        arch_profile = arch_mod.get(arch)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
         if npages < 64:
             raise ValueError("physmem must be at least 256 KiB")
+        swap_bytes = arch_mod.parse_size(swap)
         if kernel_wired_pages is None:
             kernel_wired_pages = min(4096, npages // 16)
+        # the kernel must leave at least the page daemon's reserve to user processes
+        kernel_wired_pages = _int_arg("kernel_wired_pages", kernel_wired_pages, 0, npages - 16)
+        if max_wired is not None:
+            max_wired = _int_arg("max_wired", max_wired, 0)
+        if not isinstance(pagedaemon, bool):
+            raise TypeError("pagedaemon must be a bool")
+        if root is not None:
+            root = os.fspath(root)
+            if not isinstance(root, str) or root == "":
+                raise ValueError("root must name a directory (an empty path is refused)")
+            if not os.path.isdir(root):
+                raise NotADirectoryError(errno_mod.ENOTDIR, "root is not a directory", root)
+        if swap_path is not None:
+            swap_path = os.fspath(swap_path)
+            if not isinstance(swap_path, str) or swap_path == "":
+                raise ValueError("swap_path must name a file to create")
+
+        self.giant = threading.RLock()
+        self.arch = arch_profile
         self.phys = PhysMem(npages, kernel_wired_pages)
-        self.objects = {}
+        self.objects: dict[int, Any] = {}
         self.stats = {"object_collapses": 0, "object_bypasses": 0}
-        self.swap = SwapSpace(arch_mod.parse_size(swap), swap_path)
-        self.pager = Pagers(self)
+        self._own_root = None
+        self._host_fds: set[int] = set()
         self.fail = FailPoints()
+        swap_space: SwapSpace | None = None
+        try:
+            swap_space = SwapSpace(swap_bytes, swap_path, self.fail)
+            self.swap = swap_space
+            if root is None:
+                root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
+            self._boot(root, npages, max_wired, pagedaemon)
+        except BaseException:
+            _cleanup(swap_space, self._own_root, self._host_fds)
+            raise
+        # a kernel dropped without close() still gives back its host files and descriptors
+        self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root,
+                                           self._host_fds)
+
+    def _boot(self, root: str, npages: int, max_wired: int | None, pagedaemon: bool) -> None:
+        self.pager = Pagers(self)
         self.hooks = Hooks()
         self.vm_kmem_size = compute_vm_kmem_size(self.arch, npages)
         self.max_proc_mmap = vmmapentry_rsrc_init(self)
@@ -94,17 +156,14 @@ class Kernel:
         self.old_msync = 0
         self.prot_fault_translation = 0
         self.suser_enabled = True
-        self._own_root = None
-        if root is None:
-            root = self._own_root = tempfile.mkdtemp(prefix="bsdvm-root-")
         self.root = os.path.abspath(root)
         self.devices = {"zero": devices.make_zero(), "null": devices.make_null()}
-        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager)
+        self.vfs = vfs.VFS(self.root, self.devices, self.fail, self.pager, host_fds=self._host_fds)
         self.vfs.hooks = self.hooks
         self.procs: dict[int, Proc] = {}
         self._next_pid = 100
         self._closed = False
-        self.pagedaemon = None
+        self.pagedaemon: Any = None
         if pagedaemon:
             from .vm.pageout import PageDaemon
             self.pagedaemon = PageDaemon(self)
@@ -112,8 +171,6 @@ class Kernel:
             self.phys.free_min = self.pagedaemon.free_min
         self.sysctl_tree = Sysctl()
         self._register_sysctls()
-        # a kernel dropped without close() still gives back its temporary files
-        self._finalizer = weakref.finalize(self, _cleanup, self.swap, self._own_root)
 
     # -- the VM's view of vnodes ---------------------------------------------------------------
     def vref(self, vp) -> None:
@@ -137,11 +194,11 @@ class Kernel:
     def _register_sysctls(self) -> None:
         s = self.sysctl_tree
 
-        def attr(name):
-            def get():
+        def attr(name: str) -> tuple[Any, Any]:
+            def get() -> Any:
                 return getattr(self, name)
 
-            def set_(v):
+            def set_(v: Any) -> None:
                 setattr(self, name, v)
             return get, set_
 
@@ -226,8 +283,11 @@ class Kernel:
     def _exit(self, p: Proc) -> None:
         if p.p_vmspace is None:
             return
-        proc_exit(p)
-        self.procs.pop(p.p_pid, None)
+        try:
+            proc_exit(p)
+        finally:
+            # never a half-exited process: whatever happened, it leaves the process table
+            self.procs.pop(p.p_pid, None)
 
     def processes(self):
         """The live processes, as Process objects."""
@@ -266,7 +326,10 @@ class Kernel:
 
     def mount_pseudofs(self, path: str, files: dict) -> None:
         """Mount a read-only pseudofs on `path` holding `files` (name -> bytes): regular files
-        without VM objects (MMV-1's EINVAL).  Raises OSError when it cannot."""
+        without VM objects (MMV-1's EINVAL).  Raises OSError when it cannot, TypeError when
+        `files` is no dict."""
+        if not isinstance(files, dict):
+            raise TypeError(f"files must be a dict of name -> bytes, not {type(files).__name__}")
         with self.giant:
             err = self.vfs.mount_pseudofs(path, files)
             if err:
@@ -310,17 +373,44 @@ class Kernel:
         if self._closed:
             raise RuntimeError("kernel is closed")
 
+    def sync(self) -> None:
+        """sync(2), or what the syncer does every few seconds: write every dirty shared file page
+        back to its host file and reclaim the unreferenced vnodes whose earlier write-back failed.
+        Raises OSError (EIO, ENOSPC, ...) when some dirty data still cannot be written; it stays
+        dirty in memory for the next try."""
+        from .vm.object import vm_object_page_clean
+        from .vm.param import OBJ_MIGHTBEDIRTY, OBJPC_SYNC, OBJT_VNODE
+        with self.giant:
+            self._check_open()
+            err = 0
+            for obj in list(self.objects.values()):
+                if obj.type == OBJT_VNODE and obj.flags & OBJ_MIGHTBEDIRTY:
+                    err = vm_object_page_clean(obj, 0, 0, OBJPC_SYNC) or err
+            err = err or self.vfs.sync()
+            if err:
+                raise OSError(err, os.strerror(err), "sync: dirty pages could not be written back")
+
     def close(self) -> None:
-        """Shut down: every process exits, dirty pages are written back, temporary files go.
-        Idempotent."""
+        """Exit every process, write dirty file pages back, close every host file and remove the
+        swap file.  The kernel is closed afterwards even if the write-back failed; that failure
+        is then raised as OSError (the unwritten data is lost, and the caller should know)."""
         with self.giant:
             if self._closed:
                 return
-            for p in list(self.procs.values()):
-                self._exit(p)
-            self.vfs.close()
-            self._closed = True
-            self._finalizer()
+            err = 0
+            try:
+                for p in list(self.procs.values()):
+                    self._exit(p)
+                try:
+                    self.sync()
+                except OSError as e:
+                    err = e.errno or errno_mod.EIO
+            finally:
+                self.vfs.close()
+                self._closed = True
+                self._finalizer()
+            if err:
+                raise OSError(err, os.strerror(err), "close: dirty pages were lost")
 
     def __enter__(self):
         return self

@@ -93,6 +93,12 @@ class MapEntry:
         return self.end - self.start
 
 
+# amd64's 48-bit virtual addresses: bits 63..47 must all equal bit 47.  Everything between the
+# two canonical halves is the non-canonical hole.
+_AMD64_HOLE_START = 0x0000800000000000
+_AMD64_HOLE_END = 0xFFFF800000000000
+
+
 def _raise(err: int, what: str) -> NoReturn:
     raise OSError(err, os.strerror(err), what)
 
@@ -234,16 +240,18 @@ class Process(SyscallMethods):
         arch = self.kernel.arch
         addr = CADDR_T.from_python(addr, arch)
         length = SIZE_T.from_python(length, arch)
-        n = (length + PAGE_SIZE - 1) // PAGE_SIZE
+        # the pages the kernel covers: round_page(len) wraps at the word size, as in C
+        n = ((length + PAGE_SIZE - 1) & arch.word_mask) // PAGE_SIZE
         with self.kernel.giant:
             self._live()
             mapped = self.proc.p_vmspace.vm_map.size
-            # Only a vector over mapped memory can be filled; anything larger fails with ENOMEM
-            # before a byte is written, so do not allocate it.
-            hv = sys_mmap.ByteVector(min(n, atop(mapped) + 1), fill)
+            # Most of a vector larger than the mapped memory is never written (the call fails
+            # with ENOMEM first), so only that much is allocated up front; a range running past
+            # the last entry (MIN-4) succeeds and still gets one byte per page.
+            hv = sys_mmap.ByteVector(n, fill, preallocate=atop(mapped) + 1)
             self._run(_MINCORE, SimpleNamespace(addr=addr, len=length, vec=hv))
             self.last_mincore_outside = hv.outside
-            return bytes(hv.buf[:n])
+            return hv.contents()
 
     def fcntl_setfl(self, fd: int, flags: int) -> None:
         """fcntl(fd, F_SETFL, flags): replace the descriptor's settable status flags (O_NONBLOCK
@@ -271,13 +279,18 @@ class Process(SyscallMethods):
         return fd
 
     def brk_base(self) -> int:
-        """Where the data segment (and so the break) begins: vm_daddr."""
-        return self.proc.p_vmspace.vm_daddr
+        """Where the data segment (and so the break) begins: vm_daddr.  ProcessLookupError
+        (ESRCH) once the process has exited."""
+        with self.kernel.giant:
+            self._live()
+            return self.proc.p_vmspace.vm_daddr
 
     def brk_current(self) -> int:
-        """The current break: vm_daddr + ctob(vm_dsize)."""
-        vms = self.proc.p_vmspace
-        return vms.vm_daddr + ptoa(vms.vm_dsize)
+        """The current break: vm_daddr + ctob(vm_dsize).  ProcessLookupError once exited."""
+        with self.kernel.giant:
+            self._live()
+            vms = self.proc.p_vmspace
+            return vms.vm_daddr + ptoa(vms.vm_dsize)
 
     # -- user memory ---------------------------------------------------------------------------
     def _fault(self, uf: UserFault) -> MemoryFault:
@@ -289,6 +302,11 @@ class Process(SyscallMethods):
             if knob == 1 or (knob == 0 and self.proc.p_osrel < 700004):
                 return BusError(uf.addr, signal_mod.SIGBUS, "BUS_PAGE_FAULT", uf.write)
             return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_ACCERR", uf.write)
+        if k.arch.name == "amd64" and _AMD64_HOLE_START <= uf.addr < _AMD64_HOLE_END:
+            # A non-canonical address raises #GP, not #PF: trap() (amd64 trap.c, T_PROTFLT in
+            # user mode) sends SIGBUS/BUS_OBJERR.  FreeBSD's si_addr is then the instruction
+            # pointer; the model has none and reports the data address.
+            return BusError(uf.addr, signal_mod.SIGBUS, "BUS_OBJERR", uf.write)
         return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
 
     def _access(self, fn: Callable[[Any, int, Any], _R], addr: int, arg: Any) -> _R:
@@ -307,6 +325,11 @@ class Process(SyscallMethods):
                     # give up after three kills with a Python MemoryError.)
                     if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
                         raise self._fault(uf) from None
+                except BaseException:
+                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
+                    # but not yet queued, so the gauges add up (docs/errata.md)
+                    k.phys.requeue_strays(k.objects.values())
+                    raise
 
     def mem_read(self, addr: int, size: int) -> bytes:
         """Read `size` bytes of this process's memory at `addr`, as a user load would: pages are
@@ -365,6 +388,7 @@ class Process(SyscallMethods):
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
+            self._live()
             cur, mx = self.proc.p_limit[which]
             return cur, mx
 

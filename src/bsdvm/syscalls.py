@@ -93,12 +93,12 @@ class SyscallMethods(abc.ABC):
     def chown(self, path: StrOrBytesPath, uid: int, gid: int) -> None:
         """Change a file's owner and group (set-id bits are cleared for the unprivileged).
 
-        FreeBSD 7 system call 16: ``chown(const char *path, int uid, int gid)``.
+        FreeBSD 7 system call 16: ``chown(const char *path, uid_t uid, gid_t gid)``.
 
         Args:
             path: a path in the model's name space (str, bytes or PathLike) (C const char *).
-            uid: the new owner, -1 to keep (C int).
-            gid: the new group, -1 to keep (C int).
+            uid: the new owner, -1 to keep (C uid_t).
+            gid: the new group, -1 to keep (C gid_t).
 
         Returns:
             None.
@@ -833,8 +833,9 @@ class SyscallMethods(abc.ABC):
         return self._syscall(_T['read'], (fd, n))
 
     def revoke(self, path: StrOrBytesPath) -> None:
-        """Revoke access to a device file: its open descriptors fail from now on and it can no longer be mapped
-        (ENOENT from mmap).
+        """Revoke access to a file (FreeBSD 7 takes only character devices; the model takes any vnode): its
+        open descriptors fail with EBADF from now on and it can no longer be mapped (ENOENT from mmap); a
+        new open gets a new vnode.
 
         FreeBSD 7 system call 56: ``revoke(const char *path)``.
 
@@ -853,7 +854,6 @@ class SyscallMethods(abc.ABC):
             OSError: EACCES when search permission is denied on a component of the path prefix.
             OSError: EINVAL when the path contains a NUL byte.
             OSError: EPERM when not the owner and not privileged.
-            OSError: EINVAL when not a character device.
             OSError: EINVAL (EBADF for a descriptor) when an integer fits no C integer of its argument's
                      type; TypeError when an argument is not an integer (or bytes-like, or a path) as the os
                      module's functions do.

@@ -51,6 +51,7 @@ from __future__ import annotations
 import errno as _host_errno
 import os
 from dataclasses import dataclass, field
+from typing import overload
 
 from .. import mman
 
@@ -249,7 +250,15 @@ _LINUX_ONLY_TO_BSD = {"ENODATA": "ENOATTR", "ETIME": "ETIMEDOUT", "ERESTARTSYS":
 _ALIASES = {"EWOULDBLOCK": "EAGAIN", "ENOTSUP": "EOPNOTSUPP", "EDEADLOCK": "EDEADLK"}
 
 
-def errno_name(value) -> str | None:
+@overload
+def errno_name(value: None) -> None: ...
+@overload
+def errno_name(value: str | int) -> str: ...
+@overload
+def errno_name(value: str | int | None) -> str | None: ...
+
+
+def errno_name(value: str | int | None) -> str | None:
     """A canonical errno name for a host errno number (what the model raises) or a name."""
     if value is None:
         return None
@@ -411,6 +420,7 @@ class LinuxABI:
         try:
             r = fn(*args)
         except OSError as e:
+            assert e.errno is not None          # the model's OSErrors always carry one
             res.errno = bsd_to_linux_errno(errno_name(e.errno))
             return None
         return r
@@ -583,6 +593,7 @@ class LinuxABI:
         if res.ok:
             res.ret = 0
             # Linux reports residency in bit 0 only
+            assert res.bsd is not None
             res.bsd["vec"] = bytes(b & mman.MINCORE_INCORE for b in (vec or b""))
         return res
 

@@ -35,6 +35,7 @@ import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import mman
 from ..vm.param import PAGE_MASK, PAGE_SIZE
@@ -110,7 +111,7 @@ class Ties:
 
     def pieces(self, a: int, b: int) -> list[tuple[int, int, int | None]]:
         """[a, b) cut at tie boundaries: (start, end, model start or None for a gap)."""
-        out = []
+        out: list[tuple[int, int, int | None]] = []
         i = self._first(a)
         n = len(self.starts)
         cur = a
@@ -178,8 +179,8 @@ class FdInfo:
 
 @dataclass
 class PState:
-    proc: object                    # bsdvm Process
-    abi: object                     # LinuxABI or NativeABI
+    proc: Any                       # bsdvm Process
+    abi: Any                        # LinuxABI or NativeABI
     ties: Ties
     fds: dict
     pids: set
@@ -333,13 +334,13 @@ class Replayer:
         self.touch_limit = touch_limit
         self.max_samples = max_samples
         self.states: dict = {}
-        self.main_pid = None
+        self.main_pid: int | None = None
         self.last_pid = None
         self.forking: dict = {}      # pid -> clone flags of an unfinished clone/fork
         self.outcomes: list = []
         self.events: list = []
-        self.counts = Counter()
-        self.note_counts = Counter()
+        self.counts: Counter[str] = Counter()
+        self.note_counts: Counter[str] = Counter()
         self.copied: dict = {}       # host path -> model path
         self.standin_files = 0
         self.final_maps: dict = {}
@@ -511,7 +512,7 @@ class Replayer:
                 if pm is None and self._standin(st, ps, pe, notes) is None:
                     return None
             pieces = st.ties.pieces(start, end)
-        runs = []
+        runs: list[Any] = []
         for ps, pe, pm in pieces:
             if runs and runs[-1][1] + runs[-1][2] == pm:
                 ts, ms, ln = runs[-1]
@@ -743,9 +744,9 @@ class Replayer:
             return
         if name == "close":
             self.counts["closes"] += 1
-            st = self.states.get(rec.pid if rec.pid is not None else self.main_pid)
-            if st is not None and rec.errno is None:
-                self._drop_fd(st, rec.args.get("fd"))
+            closer = self.states.get(rec.pid if rec.pid is not None else self.main_pid)
+            if closer is not None and rec.errno is None:
+                self._drop_fd(closer, rec.args.get("fd"))
             return
         if name in FORK_CALLS:
             self.counts["forks"] += 1
@@ -901,7 +902,7 @@ class Replayer:
                     return (f"max-proc-mmap: mmap: the model's map has {m.nentries} entries, "
                             f"at FreeBSD 7's vm.max_proc_mmap limit ({lim}); Linux allows "
                             "vm.max_map_count (65530)")
-        bsd = (res.bsd or {}).get("args") or ()
+        bsd: Any = (res.bsd or {}).get("args") or ()
         if what == "msync" and e == "EINVAL" and len(bsd) > 2 and (bsd[2] & 3) == 3:
             return ("msync-flags: msync: FreeBSD 7's msync rejects MS_ASYNC|MS_INVALIDATE "
                     "(EINVAL); Linux accepts the pair")
@@ -1281,8 +1282,8 @@ class Replayer:
                 ex.append(dict(line=o.rec.lineno, call=o.call_text(), reason=o.reason))
         skipped = Counter(o.reason.split(":", 1)[0] for o in self.outcomes
                           if o.status == "skipped")
-        by_call = Counter()
-        by_call_agree = Counter()
+        by_call: Counter[str] = Counter()
+        by_call_agree: Counter[str] = Counter()
         for o in replayed:
             by_call[o.rec.name] += 1
             if o.status == "agree":
@@ -1323,7 +1324,7 @@ def _entry_dict(e) -> dict:
                 shadow_count=e.shadow_count)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -1418,13 +1419,13 @@ def run_cli(trace_path, *, arch, physmem, swap, root, as_json, fmt="auto", uid=0
             for cls, n in s["skipped"].items():
                 t.add_row(cls, str(n))
             con.print(t)
-        rows = [o for o in res.outcomes if all_calls or o.status == "disagree"]
-        if rows:
+        call_rows = [o for o in res.outcomes if all_calls or o.status == "disagree"]
+        if call_rows:
             t = Table(title="calls" if all_calls else
-                      f"disagreements (first {min(limit, len(rows))} of {len(rows)})")
+                      f"disagreements (first {min(limit, len(call_rows))} of {len(call_rows)})")
             for col in ("line", "pid", "call", "trace", "model", "status", "reason"):
                 t.add_column(col, overflow="fold")
-            for o in rows if all_calls else rows[:limit]:
+            for o in call_rows if all_calls else call_rows[:limit]:
                 t.add_row(str(o.rec.lineno), str(o.rec.pid), o.call_text(), o.trace, o.model,
                           o.status, o.reason or "; ".join(o.notes[:2]))
             con.print(t)

@@ -3,17 +3,23 @@
 What the seed needs (spec DEV-1): d_flags & D_MMAP_ANON marks /dev/zero, whose mappings are anonymous;
 any other device is mappable only through d_mmap(dev, offset, prot) -> (errno, paddr), which the device
 pager calls once per page.  A device without d_mmap refuses with ENODEV.  Here a "physical address" of a
-memory-backed device is a byte index into its si_memory; the pager reads and writes that bytearray.
+memory-backed device is a byte index into its si_memory, one lazily backed host buffer per device
+(vm.page.host_buffer); the pager reads and writes that buffer.
 Invariants: len(si_memory) is a multiple of the page size; si_object is the one VM object the device
-pager keeps per cdev (set and cleared by the VM).  May call: vm.param.
+pager keeps per cdev (set and cleared by the VM).  May call: vm.param, vm.page.
 """
 from __future__ import annotations
 
 import errno
+import mmap
 from dataclasses import dataclass
 from typing import Callable
 
-from bsdvm.vm.param import round_page
+from bsdvm.vm.page import host_buffer
+from bsdvm.vm.param import PAGE_SIZE, round_page
+
+# A device's size is an off_t's worth of bytes at most: d_mmap offsets are off_t.
+DEV_SIZE_MAX = (1 << 63) - PAGE_SIZE
 
 D_MEM = 0x0008
 D_MEMDISK = 0x00010000
@@ -35,7 +41,7 @@ class Cdev:
     si_devsw: Cdevsw
     si_drv1: object = None
     si_refcount: int = 0
-    si_memory: bytearray | None = None
+    si_memory: mmap.mmap | bytearray | None = None
     si_object: object = None
     si_uid: int = 0                    # devfs node ownership, as make_dev(9) sets it
     si_gid: int = 0
@@ -115,9 +121,16 @@ def make_null() -> Cdev:
 
 
 def make_mem_dev(name: str, size: int, mode: int = 0o666) -> Cdev:
-    """A memory-backed device of `size` bytes (rounded up to whole pages) that supports d_mmap."""
-    if not name or "/" in name or name in (".", ".."):
+    """A memory-backed device of `size` bytes (rounded up to whole pages) that supports d_mmap.
+    Its memory is a lazily backed host buffer: only the pages touched cost host memory.  Raises
+    TypeError for a non-integer size, ValueError for a bad name or a size that is negative or does
+    not fit an off_t, and OSError (ENOMEM) when the host cannot reserve that much address space."""
+    if not isinstance(name, str) or not name or "/" in name or name in (".", "..") or "\0" in name:
         raise ValueError(f"bad device name {name!r}")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError("device size must be an integer")
     if size < 0:
         raise ValueError("device size must not be negative")
-    return Cdev(name, MEM_DEVSW, si_memory=bytearray(round_page(size)), si_mode=mode)
+    if size > DEV_SIZE_MAX:
+        raise ValueError("device size must fit an off_t")
+    return Cdev(name, MEM_DEVSW, si_memory=host_buffer(round_page(size)), si_mode=mode)

@@ -21,7 +21,7 @@ from errno import (EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, EI
 from ..vm import mmap as vm_mmap
 from ..vm import unix as vm_unix
 from . import descrip, sys_generic, sys_pipe, vfs_syscalls
-from .sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, INT, LONG, OFF_T, PATH, SIZE_T, Arg,
+from .sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, GID_T, INT, LONG, OFF_T, PATH, SIZE_T, UID_T, Arg,
                      CType, Result, Sysent, SysentTable)
 from .vfs_syscalls import STAT_OUT
 
@@ -213,8 +213,10 @@ _FILES: list[Sysent] = [
            raises=_E_PATH + ((EPERM, "not the owner and not privileged, an immutable or append-only "
                                      "file, or setgid for a group the caller is not in"),
                              (EROFS, "a read-only file system"))),
-    Sysent(16, "chown", (_PATHA, Arg("uid", INT, doc="the new owner, -1 to keep"),
-                         Arg("gid", INT, doc="the new group, -1 to keep")), vfs_syscalls.chown,
+    # syscalls.master says int; the ids are uid_t/gid_t to the kernel (VNOVAL is (uid_t)-1), so
+    # they are converted as such: -1 and 0xffffffff both leave the id as it is
+    Sysent(16, "chown", (_PATHA, Arg("uid", UID_T, doc="the new owner, -1 to keep"),
+                         Arg("gid", GID_T, doc="the new group, -1 to keep")), vfs_syscalls.chown,
            doc="Change a file's owner and group (set-id bits are cleared for the unprivileged).",
            raises=_E_PATH + ((EPERM, "giving the file away or choosing a group the caller is not "
                                      "in without privilege, or an immutable/append-only file"),
@@ -236,10 +238,10 @@ _FILES: list[Sysent] = [
                "an empty pipe reads EAGAIN while its writer is open, end of file after).",
            raises=((EMFILE, "the descriptor table is full"),)),
     Sysent(56, "revoke", (_PATHA,), vfs_syscalls.revoke,
-           doc="Revoke access to a device file: its open descriptors fail from now on and it can "
-               "no longer be mapped (ENOENT from mmap).",
-           raises=_E_PATH + ((EPERM, "not the owner and not privileged"),
-                             (EINVAL, "not a character device"))),
+           doc="Revoke access to a file (FreeBSD 7 takes only character devices; the model takes any "
+               "vnode): its open descriptors fail with EBADF from now on and it can no longer be "
+               "mapped (ENOENT from mmap); a new open gets a new vnode.",
+           raises=_E_PATH + ((EPERM, "not the owner and not privileged"),)),
     Sysent(57, "symlink", (Arg("path", PATH, py="target", doc="the link's contents"),
                            Arg("link", PATH, py="path", doc="the name of the new link")),
            vfs_syscalls.symlink, doc="Create a symbolic link `path` pointing to `target`.",

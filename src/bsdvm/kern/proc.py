@@ -44,7 +44,7 @@ class Proc:
         self.p_fd = fd
         self.p_flag = 0
         self.p_osrel = osrel
-        self.p_pptr = None
+        self.p_pptr: Proc | None = None
         self.td = Thread(self)
         vmspace.proc = self
 
@@ -112,7 +112,9 @@ def proc_fork(parent: Proc, pid: int) -> Proc:
     child.p_flag = parent.p_flag & ~P_PROTECTED     # P_PROTECTED is not inherited
     child.p_pptr = parent
     kernel.phys.counters["v_forks"] += 1
-    kernel.phys.counters["v_forkpages"] += vm2.vm_map.size >> 12
+    # fork1: PCPU_ADD(cnt.v_forkpages, vm_dsize + vm_ssize) -- the data and stack segments
+    # only, not the whole address space
+    kernel.phys.counters["v_forkpages"] += vm2.vm_dsize + vm2.vm_ssize
     return child
 
 

@@ -8,9 +8,14 @@ Invariants
   symlinks are read and resolved in the model (an absolute target is relative to the model root), never
   followed by the host; every host open/create/unlink is preceded by a realpath containment check
   (EACCES on escape) and opens use O_NOFOLLOW.
-* One vnode per file per mount while it is referenced (v_usecount > 0).  At 0 it is reclaimed: its VM
-  object is destroyed through vm_hooks, its host fd closed, and it leaves the cache, so the next lookup
-  makes a fresh vnode.  An unlinked file's bytes stay readable through the host fd of a live vnode.
+* One vnode per file per mount while it is referenced (v_usecount > 0).  At 0 its dirty pages are written
+  back (vm_hooks.vnode_pager_flush) and it is reclaimed: its VM object is destroyed through vm_hooks, its
+  host fd closed, and it leaves the cache, so the next lookup makes a fresh vnode.  If that write-back
+  fails (disk full, I/O error) the vnode is not reclaimed: it stays cached, unreferenced, with its dirty
+  pages and its host fd, and sync() (Kernel.sync, Kernel.close) tries again -- as FreeBSD keeps a
+  buffer whose write failed dirty.  An unlinked file's bytes stay readable through the host fd of a
+  live vnode.  Every host fd a vnode holds is in `host_fds`, so a kernel dropped without close() can
+  still close them.
 * Metadata (uid, gid, mode, flags, times) is model-side, kept per host inode in a store that outlives
   vnodes; host files hold only bytes.  Files created through the model carry the creator's uid and gid
   (DESIGN.md; real UFS would take the gid from the directory).  Pre-existing host files take uid, gid and
@@ -37,6 +42,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from bsdvm.kern import devices as _dev
 from bsdvm.kern.fail import FailPoints
@@ -121,7 +127,7 @@ class Mount:
         self.model = model                          # canonical mount point, as path components
         self.mnt_path = "/" + "/".join(model)
         self.mnt_flag = mnt_flag
-        self.host_dir = host_dir                    # hostfs: realpath of the host directory
+        self.host_dir: Any = host_dir               # hostfs: realpath of the host directory
         self.lower = lower                          # nullfs: canonical model path of the lower directory
         self.lower_model = tuple(c for c in lower.split("/") if c) if lower else ()
         self.files = files                          # pseudofs: name -> bytes
@@ -162,11 +168,11 @@ class Vnode:
         self.path = path
         self.lower = None
         self.meta = meta
-        self.host_fd = None
+        self.host_fd: int | None = None
         self.host_path = None
         self.host_writable = False
         self.pdata = None
-        self.v_key = None
+        self.v_key: Any = None
 
     def __repr__(self) -> str:
         state = " doomed" if self.v_doomed else ""
@@ -227,6 +233,9 @@ class DirectVMHooks:
     def vnode_destroy_vobject(self, vp: Vnode) -> None:
         vp.v_object = None
 
+    def vnode_pager_flush(self, vp: Vnode) -> int:
+        return 0                    # no pages above the host file: nothing to write back
+
     def vnode_pager_setsize(self, vp: Vnode, newsize: int) -> None:
         pass
 
@@ -262,7 +271,7 @@ def vput(vp: Vnode) -> None:
     vrele(vp)
 
 
-def VOP_GETATTR(vp: Vnode, cred=None, td=None) -> tuple[int, Vattr | None]:
+def VOP_GETATTR(vp: Vnode, cred=None, td=None) -> tuple[int, Any]:     # (0, Vattr) or (errno, None)
     vfs = vp.v_mount.vfs
     error = vfs.fail.check("vop_getattr")
     if error:
@@ -281,14 +290,17 @@ def _err(e: OSError) -> int:
 
 class VFS:
     def __init__(self, root_host_dir, devices: dict | None = None, fail: FailPoints | None = None,
-                 vm_hooks=None) -> None:
+                 vm_hooks=None, host_fds: set[int] | None = None) -> None:
         root = os.path.realpath(os.fspath(root_host_dir))
         if not os.path.isdir(root):
             raise NotADirectoryError(f"root {root_host_dir!r} is not a directory")
         self.devices = devices if devices is not None else {}    # shared with the caller: make_dev adds
         self.fail = fail if fail is not None else FailPoints()
+        self.host_fds: set[int] = host_fds if host_fds is not None else set()
+        self._unflushed: dict[int, Vnode] = {}     # unreferenced vnodes whose write-back failed
+        self._flush_error = 0                       # the errno of the last failed write-back
         self.vm_hooks = vm_hooks if vm_hooks is not None else DirectVMHooks()
-        self.hooks = None              # kern.hooks.Hooks for MAC priv checks; the kernel sets it
+        self.hooks: Any = None         # kern.hooks.Hooks for MAC priv checks; the kernel sets it
         self.suser_enabled = True      # mirror of security.bsd.suser_enabled
         self.lock = threading.RLock()
         self._mnt_ids = itertools.count(1)
@@ -381,7 +393,7 @@ class VFS:
     def _wrap(self, mount: Mount, model: tuple, lower: _Node) -> _Node:
         return _Node(mount, model, lower.vtype, lower=lower, key=(mount.mnt_id, lower.key), mkey=lower.mkey)
 
-    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, _Node | None]:
+    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, Any]:       # (0, _Node) or (errno, None)
         if mp.fstype == "hostfs":
             try:
                 st = os.lstat(mp.host_dir)
@@ -402,7 +414,7 @@ class VFS:
             return 0, self._wrap(mp, mp.model, lower)
         return 0, _Node(mp, mp.model, VDIR, key=(mp.mnt_id, None), mkey=("m", mp.mnt_id, None))
 
-    def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, _Node | None]:
+    def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, Any]:   # (0, _Node) | (errno, None)
         model = d.model + (name,)
         mp = self._mounts.get(model)
         if mp is not None:
@@ -512,7 +524,7 @@ class VFS:
             return errno.ENOTDIR, None, None, "", False
         return 0, node, parent, last, trailing
 
-    def _getvnode(self, node: _Node) -> tuple[int, Vnode | None]:
+    def _getvnode(self, node: _Node) -> tuple[int, Any]:      # (0, Vnode) or (errno, None)
         """A referenced vnode for `node`: the cached one, or a new one."""
         with self.lock:
             vp = self._vcache.get(node.key)
@@ -562,6 +574,7 @@ class VFS:
             os.close(fd)                     # swapped under us on the host
             return errno.EACCES
         vp.host_fd = fd
+        self.host_fds.add(fd)
         return 0
 
     def _vref(self, vp: Vnode) -> None:
@@ -575,10 +588,34 @@ class VFS:
             vp.v_usecount -= 1
             if vp.v_usecount or vp.v_reclaimed:
                 return
+        # Outside the VFS lock (the VM takes its own): write dirty pages back before reclaiming.
+        # (vm_hooks without vnode_pager_flush keep no dirty pages of their own.)
+        flush = getattr(self.vm_hooks, "vnode_pager_flush", None)
+        error = flush(vp) if flush is not None and vp.lower is None and vp.v_object else 0
+        with self.lock:
+            if vp.v_usecount or vp.v_reclaimed:
+                return
+            if error:
+                # keep it, pages and host fd included, until a write-back succeeds
+                self._unflushed[id(vp)] = vp
+                self._flush_error = error
+                return
+            self._unflushed.pop(id(vp), None)
             vp.v_reclaimed = True
             if self._vcache.get(vp.v_key) is vp:
                 del self._vcache[vp.v_key]
         self._reclaim(vp)
+
+    def sync(self) -> int:
+        """Retry the write-back of every unreferenced vnode whose write-back failed, reclaiming
+        those that now succeed.  Returns 0, or an errno when some dirty data is still unwritten."""
+        with self.lock:
+            pending = [vp for vp in self._unflushed.values() if not vp.v_usecount]
+        for vp in pending:
+            self._vref(vp)
+            self._vrele(vp)
+        with self.lock:
+            return (self._flush_error or errno.EIO) if self._unflushed else 0
 
     def _reclaim(self, vp: Vnode) -> None:
         # Outside the VFS lock: destroying the VM object takes VM locks and may write dirty pages back.
@@ -590,6 +627,7 @@ class VFS:
             self.vm_hooks.vnode_destroy_vobject(vp)
         if vp.host_fd is not None:
             fd, vp.host_fd = vp.host_fd, None
+            self.host_fds.discard(fd)
             os.close(fd)
         if vp.v_rdev is not None:
             vp.v_rdev.si_refcount -= 1
@@ -597,7 +635,7 @@ class VFS:
 
     # ---- name space operations --------------------------------------------------------------------------
 
-    def namei(self, cred: Ucred, path, follow: bool = True) -> tuple[int, Vnode | None]:
+    def namei(self, cred: Ucred, path, follow: bool = True) -> tuple[int, Any]:   # (0, Vnode) | (errno, None)
         """Look `path` up; the vnode is returned referenced (the caller vrele's it)."""
         error, node, _, _, _ = self._walk(cred, path, follow)
         if error:
@@ -797,8 +835,9 @@ class VFS:
             return error
         if m.flags & (IMMUTABLE | APPEND):
             return errno.EPERM
-        uid = m.uid if uid == -1 else uid
-        gid = m.gid if gid == -1 else gid
+        # (uid_t)-1 / (gid_t)-1 (VNOVAL) leaves the id alone; callers pass either spelling
+        uid = m.uid if uid in (-1, 0xFFFFFFFF) else uid
+        gid = m.gid if gid in (-1, 0xFFFFFFFF) else gid
         # ufs_chown: only a privileged caller may give a file away or pick a group it is not in.
         if (cred.cr_uid != m.uid or uid != m.uid or (gid != m.gid and not cred.groupmember(gid))) \
                 and self._priv(cred, PRIV_VFS_CHOWN):
@@ -866,14 +905,15 @@ class VFS:
         else:
             with self.lock:
                 vp.v_doomed = True
-                if self._vcache.get(vp.v_key) is vp:
-                    del self._vcache[vp.v_key]
+                key = vp.v_key
+                if self._vcache.get(key) is vp:
+                    del self._vcache[key]
         vrele(vp)
         return error
 
     # ---- mounts -----------------------------------------------------------------------------------------
 
-    def _mountpoint(self, path) -> tuple[int, tuple | None]:
+    def _mountpoint(self, path) -> tuple[int, Any]:       # (0, model tuple) or (errno, None)
         """The canonical model path for a new mount: an existing directory, or a missing name in one."""
         error, node, parent, last, _ = self._walk(None, path, follow=True, create=True)
         if error:
@@ -1115,9 +1155,16 @@ class VFS:
         """Last resort at kernel shutdown: close the host files of vnodes somebody leaked."""
         with self.lock:
             leaked = list(self._vcache.values())
+            # (a revoked vnode whose write-back failed is in _unflushed only)
+            leaked += [vp for vp in self._unflushed.values() if vp not in leaked]
             self._vcache.clear()
+            self._unflushed.clear()
         for vp in leaked:
+            if vp.lower is None and vp.v_object is not None:
+                # what no write-back could save is dropped now, with its frames
+                self.vm_hooks.vnode_destroy_vobject(vp)
             if vp.host_fd is not None:
                 fd, vp.host_fd = vp.host_fd, None
+                self.host_fds.discard(fd)
                 os.close(fd)
             vp.v_doomed = True

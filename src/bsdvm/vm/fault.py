@@ -11,6 +11,8 @@ vm.object, vm.pager, vm.pmap, vm.page.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from . import pmap as pmap_mod
 from .map import vm_map_growstack, vm_map_lookup
 from .object import vm_object_allocate
@@ -65,7 +67,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
         fault_type = prot
     obj = first_object
     pindex = first_pindex
-    first_m = None
+    first_m: Any = None
     page = None
     while True:
         if obj.flags & OBJ_DEAD:
@@ -92,16 +94,25 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     _release(phys, first_m)
                     return KERN_RESOURCE_SHORTAGE
             if obj.type != OBJT_DEFAULT:
-                if obj.type == OBJT_VNODE:
-                    behind, ahead = _cluster(entry, pindex)
-                    if behind == 0 and ahead and obj is first_object:
-                        _cache_behind(phys, obj, pindex)
-                    # the cluster stays inside the entry, in this object's page indices
-                    lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
-                    hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
-                    r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
-                else:
-                    r = pager.swap_pager_getpage(obj, page)
+                try:
+                    if obj.type == OBJT_VNODE:
+                        behind, ahead = _cluster(entry, pindex)
+                        if behind == 0 and ahead and obj is first_object:
+                            _cache_behind(phys, obj, pindex)
+                        # the cluster stays inside the entry, in this object's page indices
+                        lo = pindex - ((vaddr - entry.start) >> PAGE_SHIFT)
+                        hi = pindex + ((entry.end - vaddr) >> PAGE_SHIFT) - 1
+                        r = pager.vnode_pager_getpages(obj, page, behind, ahead, lo, hi)
+                    else:
+                        r = pager.swap_pager_getpage(obj, page)
+                except BaseException:
+                    # A Python exception (KeyboardInterrupt) in the middle of the host I/O: free
+                    # the pages this fault allocated and never filled, so that no frame is left
+                    # on no queue (the page gauges must keep adding up), then let it propagate.
+                    if not page.valid and page.object is not None and page is not first_m:
+                        phys.free(page)
+                    _release(phys, first_m)
+                    raise
                 if r == VM_PAGER_OK:
                     if obj.type == OBJT_VNODE:
                         entry.lastr = pindex + ahead
@@ -127,8 +138,9 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
             page.data[:] = ZERO_PAGE
             page.valid = True
             page.dirty = False
+            # v_ozfod counts only fills served by a pre-zeroed (PG_ZERO) page; the model has
+            # no idle zeroing and no freed page-table pages, so every fill zeroes its page.
             counters["v_zfod"] += 1
-            counters["v_ozfod"] += 1
             break
         pindex += atop(obj.backing_object_offset)
         obj = nxt
@@ -185,7 +197,10 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 _drop_swap(kernel, obj, page)
 
     wiring = bool(fault_flags & VM_FAULT_WIRE_MASK)
-    pmap_mod.pmap_enter(m.pmap, vaddr, page, prot, wiring)
+    # The translation is wired when the entry is (vm_map_lookup's `wired`), whatever the fault
+    # flags: an ordinary fault on a wired entry (after mprotect took the translation away)
+    # enters a wired translation of the still-wired page, which munlock then unwires.
+    pmap_mod.pmap_enter(m.pmap, vaddr, page, prot, wired)
     if not wiring and not wired:
         _prefault(m, entry, vaddr)
     page.flags |= PG_REFERENCED
@@ -241,29 +256,42 @@ def _cache_behind(phys, obj, pindex: int) -> None:
             phys.free(mt)
 
 
+# vm_fault_prefault's visiting order: behind first, then ahead, widening.
+_PREFAULT_ORDER = (-1, 1, -2, 2, -3, 3, -4, 4)
+
+
 def _prefault(m, entry, vaddr: int) -> None:
-    """FLT-10: map resident, valid neighbours read-only."""
-    ptes = m.pmap.ptes
+    """FLT-10 (vm_fault_prefault): map resident, valid neighbours read-only, visiting -1, +1, -2,
+    +2 ... pages.  Addresses outside the entry or not prefaultable (already mapped, or no
+    page-table page yet) are skipped; the first neighbour whose page is not resident anywhere in
+    the chain ends the whole walk."""
+    pmap = m.pmap
     obj0 = entry.object
     if obj0 is None:
         return
-    prot = entry.protection & (VM_PROT_READ | VM_PROT_EXECUTE)
-    if not prot:
-        return
-    for i in (1, -1, 2, -2, 3, -3, 4, -4):
+    prot = entry.protection
+    starta = vaddr - PFBAK * PAGE_SIZE
+    if starta < entry.start:
+        starta = entry.start
+    for i in _PREFAULT_ORDER:
         addr = vaddr + i * PAGE_SIZE
-        if addr < entry.start or addr >= entry.end or (addr >> PAGE_SHIFT) in ptes:
+        if addr < starta or addr >= entry.end:
+            continue
+        if not pmap_mod.pmap_is_prefaultable(pmap, addr):
             continue
         obj = obj0
         pindex = atop(addr - entry.start + entry.offset)
         page = obj.pages.get(pindex)
         while page is None and obj.type == OBJT_DEFAULT and obj.backing_object is not None:
+            if obj.backing_object_offset & (PAGE_SIZE - 1):
+                break
             pindex += atop(obj.backing_object_offset)
             obj = obj.backing_object
             page = obj.pages.get(pindex)
-        if page is None or not page.valid or page.fictitious or page.object is None:
-            continue
-        pmap_mod.pmap_enter_quick(m.pmap, addr, page, prot)
+        if page is None:
+            break                               # give up when a page is not in memory
+        if page.valid and not page.fictitious:
+            pmap_mod.pmap_enter_quick(pmap, addr, page, prot & (VM_PROT_READ | VM_PROT_EXECUTE))
 
 
 def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
@@ -282,15 +310,16 @@ def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
 
 
 def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
-    """FLT-13."""
+    """FLT-13: every page pmap_extract finds in the range loses its translation's wiring and
+    one page wiring -- whether or not that translation was wired."""
     phys = m.kernel.phys
     pmap = m.pmap
     for vpn in pmap._vpns(start, end):
         pte = pmap.ptes[vpn]
-        if pte.wired:
-            pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
-            if not pte.page.fictitious and pte.page.wire_count:
-                phys.unwire(pte.page, True)
+        pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
+        # FreeBSD panics on a page that is not wired; the model leaves it be
+        if not fictitious and not pte.page.fictitious and pte.page.wire_count:
+            phys.unwire(pte.page, True)
 
 
 def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
@@ -303,7 +332,9 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
     dst_object = vm_object_allocate(kernel, OBJT_DEFAULT, npages)
     dst_entry.object = dst_object
     dst_entry.offset = 0
-    dst_entry.eflags &= ~(0x0004 | 0x0008)       # neither COW nor NEEDS_COPY
+    # 7.0 leaves the entry's eflags alone: the child's entry keeps MAP_ENTRY_COW, and
+    # MAP_ENTRY_NEEDS_COPY if the parent's had it, over its private, writably mapped copy
+    # (docs/errata.md, FORK-3).
     prot = dst_entry.max_protection
     look_down = not src_entry.protection & VM_PROT_WRITE
     for i in range(npages):
@@ -330,6 +361,8 @@ def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
                 src_m = obj.pages.get(idx)
         if src_m is None and src_object is not None and look_down is False:
             src_m = _find_anywhere(src_object, atop(src_entry.offset) + i)
+            if src_m is _SWAP_READ_ERROR:
+                return KERN_FAILURE         # a swap read error fails the fork, never zeros
         if src_m is not None and src_m.valid:
             dst_m.data[:] = src_m.data
         dst_m.valid = True
@@ -348,7 +381,8 @@ def _find_anywhere(obj, idx):
         if m is not None and m.valid:
             return m
         if idx in obj.swblocks:
-            return _SwapPeek(obj.vm.swap.read(obj.swblocks[idx]))
+            err, data = obj.vm.swap.read(obj.swblocks[idx])
+            return _SwapPeek(data) if not err else _SWAP_READ_ERROR
         idx += atop(obj.backing_object_offset)
         obj = obj.backing_object
     return None
@@ -360,6 +394,15 @@ class _SwapPeek:
 
     def __init__(self, data):
         self.data = data
+
+
+class _SwapReadError:
+    """What _find_anywhere returns when the swap read failed: the copy cannot be made."""
+    __slots__ = ()
+    valid = False
+
+
+_SWAP_READ_ERROR = _SwapReadError()
 
 
 # -- the MMU: user-memory access ------------------------------------------------------------------
@@ -378,7 +421,8 @@ def copyin(m, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
     once: page views are joined straight into the result."""
     ptes = m.pmap.ptes
-    parts = []
+    parts: list = []
+    viewed = 0                  # parts[viewed:] are still views of page frames
     pos = 0
     retried = -1
     while pos < n:
@@ -388,6 +432,11 @@ def copyin(m, addr: int, n: int) -> bytes:
         if pte is None:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, False)
+            # A fault may free pages already viewed (the sequential cache-behind, the page
+            # daemon) and hand their frames to other pages: copy what was viewed first.
+            if viewed < len(parts):
+                parts[viewed:] = [b"".join(parts[viewed:])]
+                viewed = len(parts)
             rv = vm_fault(m, va, VM_PROT_READ, VM_FAULT_NORMAL)
             if rv != KERN_SUCCESS:
                 raise UserFault(va, rv, False)

@@ -3,8 +3,9 @@
 Checks: every map's entries sorted, disjoint, page aligned and inside the map, the treap in step
 with the list; every entry lies within its object; object reference and shadow counts equal what
 points at them; shadow chains are acyclic; each pmap's translations agree with page pv lists;
-wired counts agree (pmap vs translations, v_wire_count vs pages); page frames are conserved; swap
-blocks belong to live objects.  May call: nothing that changes state.
+wired counts agree (pmap vs translations, v_wire_count vs pages); page frames are conserved; every
+valid unwired page is on one queue and the queues hold only such pages; swap blocks belong to live
+objects.  May call: nothing that changes state.
 """
 from __future__ import annotations
 
@@ -72,6 +73,19 @@ def check_kernel(k) -> None:
     wired_pages = sum(1 for o in objs.values() for pg in o.pages.values()
                       if pg.wire_count and not pg.flags & PG_FICTITIOUS)
     assert wired_pages == phys.user_wire_count, (wired_pages, phys.user_wire_count)
+    # the queue gauges add up: every valid managed page an object holds is wired or on exactly
+    # one of the active/inactive queues, and the queues hold nothing else
+    queued = 0
+    for o in objs.values():
+        for pg in o.pages.values():
+            if pg.flags & PG_FICTITIOUS or pg.wire_count:
+                continue
+            on_active, on_inactive = pg in phys.active, pg in phys.inactive
+            assert not (on_active and on_inactive), ("page on two queues", pg)
+            assert on_active or on_inactive or not pg.valid, ("valid page on no queue", pg)
+            queued += on_active or on_inactive
+    assert queued == len(phys.active) + len(phys.inactive), \
+        ("a queue holds a page no object has", queued, len(phys.active), len(phys.inactive))
     assert len(k.swap.owner) == k.swap.used
 
 

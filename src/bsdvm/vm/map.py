@@ -16,6 +16,7 @@ May call: vm.object, vm.pmap, vm.fault (wiring), vm.pager through objects.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from . import pmap as pmap_mod
 from .object import (vm_object_allocate, vm_object_coalesce, vm_object_collapse,
@@ -137,7 +138,7 @@ class VmMap:
         self.pmap = Pmap()
         self.system_map = False
         self.kernel = kernel
-        self.vmspace = None
+        self.vmspace: Any = None
 
     # -- locking (timestamp only, MAP-1) -------------------------------------------------------
     def lock(self) -> None:
@@ -163,7 +164,7 @@ class VmMap:
         if e is self.header:
             return
         e.adj_free = self._adj(e)
-        path = []
+        path: list[Any] = []
         n = self.root
         key = e.start
         while n is not None and n is not e:
@@ -700,13 +701,16 @@ def vm_map_sync(m: VmMap, start: int, end: int, syncio: bool, invalidate: bool) 
     if invalidate:
         pmap_mod.pmap_remove(m.pmap, start, end)
     cur = e
+    failed = False
     while cur is not m.header and cur.start < end:
         offset = cur.offset + (start - cur.start)
         size = (cur.end if end > cur.end else end) - start
-        vm_object_sync(cur.object, offset, size, syncio, invalidate)
+        # a write-back error (the pages stay dirty) does not stop the other entries' write-back
+        if vm_object_sync(cur.object, offset, size, syncio, invalidate):
+            failed = True
         start += size
         cur = cur.next
-    return KERN_SUCCESS
+    return KERN_FAILURE if failed else KERN_SUCCESS
 
 
 # -- wire / unwire (MAP-31..36) --------------------------------------------------------------------
@@ -738,7 +742,7 @@ def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
         return rv
     rv = KERN_SUCCESS
     processed = []
-    failed = None
+    failed: Any = None
     e = first
     while e is not m.header and e.start < end:
         vm_map_clip_start(m, e, start)
@@ -1038,9 +1042,18 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
         else:
             dst.object = None
             dst.offset = 0
+        _pmap_copy(dst_map, src_map, dst.start, dst.end - dst.start, src.start)
     else:
         return vm_fault_copy_entry(dst_map, src_map, dst, src)
     return KERN_SUCCESS
+
+
+def _pmap_copy(dst_map: VmMap, src_map: VmMap, dst_addr: int, length: int, src_addr: int) -> None:
+    """vmspace_fork's and vm_map_copy_entry's pmap_copy (PMAP-10)."""
+    kernel = dst_map.kernel
+    pd = kernel.pagedaemon
+    pmap_mod.pmap_copy(dst_map.pmap, src_map.pmap, dst_addr, length, src_addr,
+                       kernel.phys.free_count, pd.free_reserved if pd is not None else 0)
 
 
 def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
@@ -1083,6 +1096,7 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
             new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
             new_map.entry_link(new_map.header.prev, new)
             new_map.size += new.end - new.start
+            _pmap_copy(new_map, old_map, new.start, old.end - old.start, old.start)
         else:
             new.object = None
             new_map.entry_link(new_map.header.prev, new)

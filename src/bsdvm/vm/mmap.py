@@ -12,7 +12,7 @@ May call: vm.map, vm.object, vm.pager, vm.pmap, kern.* (priv, descriptors, vnode
 """
 from __future__ import annotations
 
-from errno import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM)
+from errno import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, EOPNOTSUPP, EPERM)
 from types import SimpleNamespace
 
 from ..kern import descrip, devices, priv, vfs
@@ -27,12 +27,13 @@ from .fault import UserFault, copyout
 from .map import (vm_map_check_protection, vm_map_delete, vm_map_find, vm_map_inherit,
                   vm_map_madvise, vm_map_modflags, vm_map_protect, vm_map_remove, vm_map_stack,
                   vm_map_sync, vm_map_unwire, vm_map_wire)
-from .object import vm_object_deallocate
-from .param import (KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE,
+from .object import pages_in, vm_object_deallocate
+from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE,
                     KERN_PROTECTION_FAILURE, KERN_SUCCESS, MAP_COPY_ON_WRITE,
                     MAP_DISABLE_COREDUMP, MAP_DISABLE_SYNCER, MAP_ENTRY_IS_SUB_MAP,
                     MAP_PREFAULT_PARTIAL, MAP_STACK_GROWS_DOWN, MAP_WIREFUTURE, OBJT_DEFAULT,
-                    OBJT_DEVICE, OBJT_VNODE, PAGE_MASK, PAGE_SIZE, PG_REFERENCED, VM_INHERIT_SHARE,
+                    OBJT_DEVICE, OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_REFERENCED,
+                    VM_INHERIT_SHARE,
                     VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_NOHOLES, VM_MAP_WIRE_USER, VM_PROT_ALL,
                     VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_READ, VM_PROT_WRITE, OFF_TO_IDX, atop,
                     ptoa, round_page, trunc_page)
@@ -241,6 +242,11 @@ def msync(td, uap) -> int:
         return EINVAL       # Sun returns ENOMEM?
     if rv == KERN_INVALID_ARGUMENT:
         return EBUSY
+    # Deviation (docs/errata.md): 7.x's vm_map_sync cannot fail on I/O; the model's reports a
+    # write-back error as KERN_FAILURE, which later FreeBSD turns into EIO -- a msync that
+    # returns 0 has put every byte in the file.
+    if rv == KERN_FAILURE:
+        return EIO
     return EINVAL
 
 
@@ -294,7 +300,9 @@ def mprotect(td, uap) -> int:
 
 def minherit(td, uap) -> int:
     addr, size, wraps = _preprocess(td, uap)
-    inherit = uap.inherit
+    # vm_inherit_t is a (signed) char: the int is truncated before vm_map_inherit checks it,
+    # so 256 is VM_INHERIT_SHARE and 258 or -254 VM_INHERIT_NONE.
+    inherit = ((uap.inherit + 0x80) & 0xFF) - 0x80
     if wraps:
         return EINVAL
 
@@ -347,6 +355,40 @@ def _subyte(td, vec, index: int, value: int) -> int:
     return vec.subyte(index, value)
 
 
+def _subyte_zeros(td, vec, index: int, count: int) -> int:
+    """`count` subyte(vec, index + i, 0) calls in one go (the zero-fill loops over a long run of
+    non-resident pages): 0, or -1 when a byte cannot be written (the bytes before it are)."""
+    if count <= 0:
+        return 0
+    if not isinstance(vec, int):
+        return vec.zero_run(index, count)
+    kernel = td.td_proc.p_kernel
+    chunk = 1 << 20
+    while count > 0:
+        n = min(count, chunk)
+        try:
+            copyout(td.td_proc.p_vmspace.vm_map, (vec + index) & kernel.arch.word_mask, bytes(n))
+        except UserFault:
+            return -1
+        index += n
+        count -= n
+    return 0
+
+
+def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
+    """The addresses in [addr, cend) of `entry` whose mincore byte can be nonzero: those with a
+    translation in `pmap` or a page in the entry's object, ascending.  Every other page reports 0
+    and is left to the zero-fill, so the scan costs what is resident, not the range (issue 9)."""
+    found = {v << PAGE_SHIFT for v in pmap._vpns(addr, cend)}
+    obj = entry.object
+    if obj is not None and obj.pages:
+        first = OFF_TO_IDX(entry.offset + (addr - entry.start))
+        last = OFF_TO_IDX(entry.offset + (cend - entry.start) + PAGE_MASK)
+        for pindex, _ in pages_in(obj, first, last):
+            found.add(entry.start + (pindex << PAGE_SHIFT) - entry.offset)
+    return sorted(a for a in found if addr <= a < cend)
+
+
 def mincore(td, uap) -> int:
     mask = td.td_proc.p_kernel.arch.word_mask
     # Make sure that the addresses presented are valid for user mode.
@@ -391,8 +433,28 @@ def mincore(td, uap) -> int:
             if cend > end:
                 cend = end
 
-            # scan this entry one page at a time
+            # scan this entry one page at a time.  (The model visits only the pages that can be
+            # resident -- a translation or a page of the entry's object; a run of the others
+            # gets its zero bytes in one go, exactly as the per-page loop would write them
+            # (mincoreinfo 0 each), so the cost follows what is resident, not the range.)
+            candidates = iter(_mincore_candidates(pmap, current, addr, cend) + [cend])
             while addr < cend:
+                nxt = next(candidates)
+                if addr < nxt:
+                    vecindex = OFF_TO_IDX(addr - first_addr)
+                    if (lastvecindex + 1) < vecindex:
+                        if _subyte_zeros(td, vec, lastvecindex, vecindex - 1 - lastvecindex):
+                            return EFAULT
+                        lastvecindex = vecindex - 1
+                    if _subyte_zeros(td, vec, vecindex, OFF_TO_IDX(nxt - addr)):
+                        return EFAULT
+                    if timestamp != m.timestamp:
+                        restart = True
+                        break
+                    lastvecindex = OFF_TO_IDX(nxt - first_addr) - 1
+                    addr = nxt
+                    if addr >= cend:
+                        break
                 # Check pmap first, it is likely faster, also it can provide info as to
                 # whether we are the one referencing or modifying the page.
                 mincoreinfo = pmap_mod.pmap_mincore(pmap, addr)
@@ -417,11 +479,12 @@ def mincore(td, uap) -> int:
                 vecindex = OFF_TO_IDX(addr - first_addr)
 
                 # If we have skipped map entries, we need to make sure that the byte vector is
-                # zeroed for those skipped entries.
-                while (lastvecindex + 1) < vecindex:
-                    if _subyte(td, vec, lastvecindex, 0):
+                # zeroed for those skipped entries.  (One run: while (lastvecindex + 1) <
+                # vecindex, subyte(vec + lastvecindex, 0) and lastvecindex++.)
+                if (lastvecindex + 1) < vecindex:
+                    if _subyte_zeros(td, vec, lastvecindex, vecindex - 1 - lastvecindex):
                         return EFAULT
-                    lastvecindex += 1
+                    lastvecindex = vecindex - 1
 
                 # Pass the page information to the user
                 if _subyte(td, vec, vecindex, mincoreinfo):
@@ -445,10 +508,10 @@ def mincore(td, uap) -> int:
 
         # Zero the last entries in the byte vector.
         vecindex = OFF_TO_IDX(end - first_addr)
-        while (lastvecindex + 1) < vecindex:
-            if _subyte(td, vec, lastvecindex, 0):
+        if (lastvecindex + 1) < vecindex:
+            if _subyte_zeros(td, vec, lastvecindex, vecindex - 1 - lastvecindex):
                 return EFAULT
-            lastvecindex += 1
+            lastvecindex = vecindex - 1
 
         # If the map has changed, due to the subyte, the previous output may be invalid.
         if timestamp != m.timestamp:
@@ -736,18 +799,40 @@ def vm_mmap(m, addr: int, size: int, prot: int, maxprot: int, flags: int, handle
 
 
 class ByteVector:
-    """A host-side mincore vector: subyte() stores in range and records what falls outside
-    (FreeBSD 7's MIN-7 loop writes one byte before the vector)."""
+    """A host-side mincore vector of `n` bytes: subyte() stores in range and records what falls
+    outside (FreeBSD 7's MIN-7 loop writes one byte before the vector).  Storage grows as bytes
+    are written (`preallocate` bytes at first), so a vector over a huge unmapped range costs
+    nothing until the MIN-4 zero-fill loop reaches it."""
 
-    def __init__(self, n: int, fill: int = 0):
-        self.buf = bytearray([fill]) * n
-        self.outside = []
+    def __init__(self, n: int, fill: int = 0, preallocate: int | None = None):
+        self.n = n
+        self.fill = fill & 0xFF
+        self.buf = bytearray([self.fill]) * (n if preallocate is None else min(n, preallocate))
+        self.outside: list[tuple[int, int]] = []
 
     def subyte(self, index: int, value: int) -> int:
-        if 0 <= index < len(self.buf):
-            self.buf[index] = value & 0xFF
+        if 0 <= index < self.n:
+            buf = self.buf
+            if index >= len(buf):
+                buf.extend(bytes([self.fill]) * (index + 1 - len(buf)))
+            buf[index] = value & 0xFF
         else:
             self.outside.append((index, value & 0xFF))
         return 0
 
+    def zero_run(self, index: int, count: int) -> int:
+        """`count` subyte(index + i, 0) calls at once."""
+        end = index + count
+        self.outside.extend((i, 0) for i in range(index, min(end, 0)))
+        lo, hi = max(index, 0), min(end, self.n)
+        if lo < hi:
+            buf = self.buf
+            if hi > len(buf):
+                buf.extend(bytes([self.fill]) * (hi - len(buf)))
+            buf[lo:hi] = bytes(hi - lo)
+        self.outside.extend((i, 0) for i in range(max(index, self.n), end))
+        return 0
 
+    def contents(self) -> bytes:
+        """All n bytes: those never written keep the fill value."""
+        return bytes(self.buf) + bytes([self.fill]) * (self.n - len(self.buf))

@@ -9,7 +9,9 @@ May call: vm.page, vm.pmap, vm.pager (page-in/out, swap), never vm.map.
 """
 from __future__ import annotations
 
+import errno
 import itertools
+from typing import TYPE_CHECKING, Any
 
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
@@ -17,6 +19,9 @@ from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
                     OBJT_VNODE, PAGE_MASK, PG_NOSYNC, VM_PROT_READ,
                     atop)
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
+
+if TYPE_CHECKING:
+    from .page import VmPage
 
 _ids = itertools.count(1)
 
@@ -34,15 +39,15 @@ class VmObject:
         self.size = size                    # pages
         self.ref_count = 1
         self.shadow_count = 0
-        self.shadows = set()
-        self.backing_object = None
+        self.shadows: set[VmObject] = set()
+        self.backing_object: VmObject | None = None
         self.backing_object_offset = 0      # bytes
         self.handle = None
         self.flags = OBJ_ONEMAPPING if objtype in (OBJT_DEFAULT, OBJT_SWAP) else 0
-        self.pages = {}                     # pindex -> VmPage
+        self.pages: dict[int, Any] = {}     # pindex -> VmPage
         self.resident_page_count = 0
         self.generation = 1
-        self.swblocks = {}                  # pindex -> swap block (swap pager metadata)
+        self.swblocks: dict[int, int] = {}  # pindex -> swap block (swap pager metadata)
         self.vnp_size = 0                   # vnode objects: file size in bytes
         self.paging_in_progress = 0
 
@@ -87,9 +92,11 @@ def vm_object_deallocate(obj: VmObject | None) -> None:
         if obj.type == OBJT_VNODE:
             obj.ref_count -= 1
             vp = obj.handle
-            if obj.flags & OBJ_MIGHTBEDIRTY:
-                # What the syncer would do soon after the last writer leaves: write dirty pages
-                # back so that munmap/exit never lose data.
+            if obj.ref_count == 0 and obj.flags & OBJ_MIGHTBEDIRTY:
+                # The last mapping reference is gone: do what the syncer would do soon after,
+                # so that munmap/exit never lose data (docs/errata.md, vnode writeback).  A drop
+                # that leaves references (a clip merged back, a partial munmap) writes nothing,
+                # as in FreeBSD.
                 vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
             obj.vm.vfs_hooks.vrele(vp)
             return
@@ -141,7 +148,7 @@ def vm_object_terminate(obj: VmObject) -> None:
             obj.handle.si_object = None
 
 
-def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm=None):
+def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm: Any = None):
     """OBJ-8: returns (object, offset) for the entry.  `vm` is needed when source is None."""
     if (source is not None and source.ref_count == 1 and source.handle is None
             and source.type in (OBJT_DEFAULT, OBJT_SWAP)):
@@ -243,6 +250,12 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
     """OBJ-10 (end 0 = to the end of the object)."""
     phys = obj.vm.phys
     for _, m in pages_in(obj, start, end if end else None):
+        if m.fictitious:
+            # Device pages are fictitious: unmanaged (no pv entries, so no other translation can
+            # be found or removed) and inherently wired; they stay in the object (7.x's
+            # vm_object_page_remove skips them).  msync(MS_INVALIDATE) of a device mapping must
+            # not free them, nor another process's (wired) translations of them.
+            continue
         if m.wire_count:
             pmap_mod.pmap_remove_all(m)
             if not clean_only:
@@ -256,26 +269,125 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
         phys.free(m)
 
 
-def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> None:
-    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object)."""
+EASY_SCAN_FACTOR = 8
+
+
+def _test_dirty(m: "VmPage") -> bool:
+    """vm_page_test_dirty, then: does the page hold dirty data?"""
+    if not m.dirty and pmap_mod.pmap_is_modified(m):
+        m.dirty = True
+    return m.valid and m.dirty
+
+
+def vm_object_page_clean(obj: VmObject, start: int, end: int, flags: int) -> int:
+    """OBJ-11: write dirty pages of a vnode object back to its file (end 0 = whole object).
+
+    As 7.0 (msync_flush_flags = HARDSEQ | SOFTSEQ): a first sequential scan of the range flushes
+    each dirty page together with the run of dirty pages adjacent to it (before and after, inside
+    the range or not, up to vm_pageout_page_count pages: one put per run).  When that scan covers
+    a partial range it returns there, leaving the other pages' translations writable.  Otherwise
+    every page is write-protected (but NOSYNC pages under OBJPC_NOSYNC), the object flags are
+    cleared for a whole-object clean, and the range is scanned again for what is still dirty.
+
+    Returns 0, or the errno of the first host write that failed (fail points
+    "vm_object_page_clean" and "vnode_pager_putpages").  A failed run stays dirty, the other runs
+    are still written, and the object keeps OBJ_MIGHTBEDIRTY, so the next msync, munmap, exit or
+    Kernel.sync() tries again."""
     if obj.type != OBJT_VNODE or not obj.flags & OBJ_MIGHTBEDIRTY:
-        return
-    whole = start == 0 and (end == 0 or end >= obj.size)
-    if end == 0:
-        end = obj.size
-    skipped = False
-    todo = []
-    for i, m in sorted(obj.pages.items()):
-        if flags & OBJPC_NOSYNC and m.flags & PG_NOSYNC:
-            skipped = True
+        return 0
+    error = obj.vm.fail.check("vm_object_page_clean")
+    if error:
+        return error
+    sync = bool(flags & (OBJPC_SYNC | OBJPC_INVAL))
+    nosync = bool(flags & OBJPC_NOSYNC)
+    tstart = start
+    tend = end if end else obj.size
+    pages = obj.pages
+
+    # MSYNC_FLUSH_HARDSEQ
+    scanreset = max(16, obj.resident_page_count // EASY_SCAN_FACTOR)
+    scanlimit = scanreset
+    tscan = tstart
+    while tscan < tend:
+        p = pages.get(tscan)
+        if p is None or not p.valid or not _test_dirty(p) or (nosync and p.flags & PG_NOSYNC):
+            scanlimit -= 1
+            if scanlimit == 0:
+                break
+            tscan += 1
             continue
-        pmap_mod.pmap_page_protect(m, VM_PROT_READ)
-        if start <= i < end and m.valid and m.dirty:
-            todo.append(m)
-    if todo:
-        obj.vm.pager.vnode_pager_putpages(obj, todo, sync=bool(flags & (OBJPC_SYNC | OBJPC_INVAL)))
-    if whole and not skipped:
+        scanlimit = scanreset
+        written, err = _collect_flush(obj, p, None, sync)
+        error = error or err
+        tscan += written
+    if tscan >= tend and (tstart or tend < obj.size):
+        return error
+
+    # the CLEANCHK pass
+    clearobjflags = True
+    cleanchk: set[VmPage] = set()
+    for p in list(pages.values()):
+        cleanchk.add(p)
+        if nosync and p.flags & PG_NOSYNC:
+            clearobjflags = False
+        else:
+            pmap_mod.pmap_page_protect(p, VM_PROT_READ)
+    if clearobjflags and tstart == 0 and tend == obj.size:
         obj.flags &= ~(OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY)
+    for pi, p in sorted(pages.items()):
+        if p not in cleanchk:
+            continue
+        cleanchk.discard(p)
+        if pi < tstart or pi >= tend or not p.valid or not _test_dirty(p) \
+                or (nosync and p.flags & PG_NOSYNC):
+            continue
+        error = error or _collect_flush(obj, p, cleanchk, sync)[1]
+    if error:
+        # the flags were cleared before the flush: what failed is still dirty
+        obj.flags |= OBJ_WRITEABLE | OBJ_MIGHTBEDIRTY
+    return error
+
+
+def _collect_flush(obj: VmObject, p: "VmPage", cleanchk: "set[VmPage] | None",
+                   sync: bool) -> tuple[int, int]:
+    """vm_object_page_collect_flush: write p with the dirty pages adjacent to it (after it first,
+    then before it, vm_pageout_page_count in all) in one put.  `cleanchk` None is
+    VM_PAGER_IGNORE_CLEANCHK; otherwise a neighbour must still be in it.  Returns how many pages
+    from p on were put (1 + the run after it) and the errno of the put (0: written)."""
+    pages = obj.pages
+    count = 16 if obj.vm.phys.npages >= 2000 else 8        # vm_pageout_page_count
+    pi = p.pindex
+
+    def dirty_neighbour(i: int) -> "VmPage | None":
+        tp = pages.get(i)
+        if tp is None or (cleanchk is not None and tp not in cleanchk):
+            return None
+        if not _test_dirty(tp):
+            if cleanchk is not None:
+                cleanchk.discard(tp)
+            return None
+        return tp
+
+    after: list[VmPage] = []
+    for i in range(1, count):
+        tp = dirty_neighbour(pi + i)
+        if tp is None:
+            break
+        after.append(tp)
+    before: list[VmPage] = []
+    for i in range(1, count - len(after)):
+        tp = dirty_neighbour(pi - i)
+        if tp is None:
+            break
+        before.append(tp)
+    run = before[::-1] + [p] + after
+    if cleanchk is not None:
+        cleanchk.difference_update(run)
+    # vm_pageout_flush: write-protect, then one put for the run
+    for m in run:
+        pmap_mod.pmap_page_protect(m, VM_PROT_READ)
+    err = obj.vm.pager.vnode_pager_putpages(obj, run, sync=sync)
+    return len(after) + 1, err
 
 
 def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,
@@ -331,10 +443,11 @@ def vm_object_split(entry) -> None:
 
 
 def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
-                   invalidate: bool) -> None:
-    """OBJ-14."""
+                   invalidate: bool) -> int:
+    """OBJ-14.  Returns 0, or the errno of a failed write-back (the pages stay dirty and, with
+    MS_INVALIDATE, resident: only clean pages are invalidated)."""
     if obj is None:
-        return
+        return 0
     while obj.backing_object is not None:
         offset += obj.backing_object_offset
         obj = obj.backing_object
@@ -347,12 +460,18 @@ def vm_object_sync(obj: VmObject | None, offset: int, size: int, syncio: bool,
         flags = OBJPC_SYNC if (syncio or invalidate) else 0
         if invalidate:
             flags |= OBJPC_INVAL
-        vm_object_page_clean(obj, start, end, flags)
-        if syncio:
-            obj.vm.vfs_hooks.fsync(obj.handle)
+        err = vm_object_page_clean(obj, start, end, flags)
+        if not err and syncio:
+            try:
+                obj.vm.vfs_hooks.fsync(obj.handle)
+            except OSError as e:
+                err = e.errno or errno.EIO
+        if err:
+            return err
     if invalidate and obj.type in (OBJT_VNODE, OBJT_DEVICE):
         clean_only = obj.type == OBJT_VNODE and not obj.vm.old_msync
         vm_object_page_remove(obj, start, end, clean_only)
+    return 0
 
 
 def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int) -> None:
@@ -360,7 +479,12 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
     if obj is None:
         return
     phys = obj.vm.phys
-    for idx in range(pindex, pindex + count):
+    # Only an index that has a page (or, for MADV_FREE, a swap block) somewhere down the chain can
+    # be affected, so walk those -- the objects' page indexes -- instead of every index of the
+    # range: MADV_FREE of a mostly untouched 64 GiB range costs what is resident, not 16 M steps
+    # under the kernel lock.  Each candidate is then handled exactly as the per-index loop of
+    # vm_object_madvise does.
+    for idx in _madvise_candidates(obj, pindex, count, advice == MADV_FREE):
         tobj, tidx = obj, idx
         m = None
         while True:
@@ -388,6 +512,32 @@ def vm_object_madvise(obj: VmObject | None, pindex: int, count: int, advice: int
             if tidx in tobj.swblocks:
                 tobj.vm.swap.free_range(tobj, tidx, 1)
             m.flags |= _MADV_FREED
+
+
+def _madvise_candidates(obj: VmObject, pindex: int, count: int, with_swap: bool) -> list[int]:
+    """The indices in [pindex, pindex+count) of `obj` at which some object of its shadow chain
+    holds a page (or a swap block, when `with_swap`), in ascending order.  The cost is the number
+    of resident pages and swap blocks of the chain, or `count` when that is smaller."""
+    found: set[int] = set()
+    tobj: VmObject | None = obj
+    shift = 0                               # tobj index = obj index + shift
+    budget = 0
+    while tobj is not None:
+        budget += len(tobj.pages) + (len(tobj.swblocks) if with_swap else 0)
+        shift_here = shift
+        for i, _ in pages_in(tobj, pindex + shift_here, pindex + shift_here + count):
+            found.add(i - shift_here)
+        if with_swap and tobj.swblocks:
+            lo, hi = pindex + shift_here, pindex + shift_here + count
+            if count <= len(tobj.swblocks):
+                found.update(i - shift_here for i in range(lo, hi) if i in tobj.swblocks)
+            else:
+                found.update(i - shift_here for i in tobj.swblocks if lo <= i < hi)
+        shift += atop(tobj.backing_object_offset)
+        tobj = tobj.backing_object
+    if budget >= count:
+        return list(range(pindex, pindex + count))
+    return sorted(found)
 
 
 # A page whose contents MADV_FREE released: the page daemon may reclaim it without saving it.

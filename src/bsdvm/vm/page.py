@@ -1,26 +1,68 @@
 """vm_page.c: physical page frames, the page queues and the global counters (struct vmmeter).
 
-Model: a fixed number of page frames (`PhysMem.npages`).  A frame's bytes exist only while the
-frame holds a page (lazy, like the kernel's PG_ZERO pool: a newly allocated page is zero).
+Model: physical memory is one host buffer of `PhysMem.npages` page frames (an anonymous host
+mapping, so the host backs only the frames ever touched).  Frame f has the fixed physical address
+`phys_base + f * PAGE_SIZE`; the first `kernel_wired` frames are the kernel's own (PAGE-4) and
+never hold a managed page.  A managed `VmPage` names its frame (`phys_addr`) and sees its bytes
+through `data`, a writable memoryview of that frame's slice of the buffer.  Freeing a page returns
+its frame to the free list; a page comes out of `alloc` zero-filled -- a frame never used before is
+zero already (the host buffer starts zeroed), a recycled frame is zeroed on allocation, as
+vm_page_alloc hands out a non-PG_ZERO page that the caller zeroes.  Zeroing on allocation rather
+than on free costs nothing for frames never reused (process exit, kernel shutdown).
+Fictitious (device) pages look into their device's own buffer instead; `phys_addr` is then the
+device's physical address (the d_mmap result).
+
+What a CPU emulator needs to map guest memory onto the host: `PhysMem.memory` (the buffer),
+`PhysMem.host_address` (its address in this process) and `PhysMem.size` (bytes); a managed page's
+host address is `host_address + (page.phys_addr - phys_base)`.  `buffer_address` gives the host
+address of any writable buffer (a device's si_memory).
+
 Invariants: v_free_count + (pages held by objects, wired kernel pages included) == npages;
+v_free_count == frames on the free list + frames never handed out; a frame backs at most one page;
 a page is on at most one queue; a wired page (wire_count > 0) is on no queue; v_wire_count counts
-wired managed pages once each, fictitious (device) pages never.  May call: nothing above it.
+wired managed pages once each, fictitious (device) pages never.  May call: vm.pmap, only for the
+reference and modify bits vm_page_dontneed clears and tests.
 """
 from __future__ import annotations
 
-from .param import (PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE, PQ_NONE)
+import ctypes
+import mmap
+from typing import Any
+
+from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
+                    PQ_NONE)
 
 ZERO_PAGE = bytes(PAGE_SIZE)
+ACT_INIT = 5            # a page's act_count when it is (re)activated
+
+
+def host_buffer(nbytes: int) -> mmap.mmap | bytearray:
+    """A zero-filled, writable host buffer of nbytes that the host backs lazily (an anonymous
+    mapping; only touched pages cost host memory).  An empty size gets an empty bytearray, since
+    the host cannot map zero bytes."""
+    if nbytes == 0:
+        return bytearray()
+    return mmap.mmap(-1, nbytes)
+
+
+def buffer_address(buf) -> int:
+    """The address of a writable buffer's first byte in this (host) process, for code that hands
+    memory to native code (a CPU emulator mapping guest pages).  The buffer must outlive the use of
+    the address; 0 for an empty buffer."""
+    if len(buf) == 0:
+        return 0
+    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
 
 
 class VmPage:
-    __slots__ = ("object", "pindex", "data", "valid", "dirty", "flags", "wire_count", "hold_count",
-                 "queue", "act_count", "pv", "swapblk")
+    __slots__ = ("object", "pindex", "data", "phys_addr", "valid", "dirty", "flags", "wire_count",
+                 "hold_count", "queue", "act_count", "pv", "swapblk")
 
-    def __init__(self, obj, pindex, data, flags=0):
+    def __init__(self, obj, pindex, data, flags=0, phys_addr: int = 0):
         self.object = obj
         self.pindex = pindex
-        self.data = data            # bytearray (managed) or memoryview into device memory
+        self.data = data            # memoryview of the frame (managed) or of device memory
+        self.phys_addr = phys_addr  # the frame's physical address (device: the d_mmap address)
         self.valid = False
         self.dirty = False
         self.flags = flags
@@ -28,7 +70,7 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv = {}                # (pmap, vpn) -> None: every translation of this page
+        self.pv: dict[Any, None] = {}   # (pmap, vpn) -> None: every translation of this page
         self.swapblk = None
 
     @property
@@ -52,23 +94,38 @@ class PhysMem:
     """The page allocator and queues.  `counters` holds the event counts of struct vmmeter; the
     gauges (v_free_count, v_wire_count, ...) are derived from the queues so they cannot drift."""
 
-    def __init__(self, npages: int, kernel_wired: int):
+    def __init__(self, npages: int, kernel_wired: int, phys_base: int = 0):
         if kernel_wired >= npages:
             raise ValueError("physmem too small for the kernel's own wired pages")
         self.npages = npages
         self.kernel_wired = kernel_wired        # boot-time wired kernel memory (PAGE-4)
         self.free_count = npages - kernel_wired
+        self.phys_base = phys_base              # physical address of frame 0
+        self.size = npages * PAGE_SIZE
+        self.memory = host_buffer(self.size)    # every frame's bytes, frame f at f * PAGE_SIZE
+        self._view = memoryview(self.memory)
+        self._free_frames: list[int] = []       # freed frames, reused first (LIFO: still warm)
+        self._next_frame = kernel_wired         # frames from here on were never handed out
+        self._host_address: int | None = None
         self.user_wire_count = 0                # managed pages with wire_count > 0
-        self.active = {}                        # page -> None, in LRU order
-        self.inactive = {}
+        self.active: dict[Any, None] = {}       # page -> None, in LRU order
+        self.inactive: dict[Any, None] = {}
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
-        self.pagedaemon = None                  # set by the kernel: called when memory runs short
+        self.pagedaemon: Any = None             # set by the kernel: called when memory runs short
+        self.dnweight = 0                       # vm_page_dontneed's static call counter
 
     # -- gauges -------------------------------------------------------------------------------
     @property
     def v_wire_count(self) -> int:
         return self.kernel_wired + self.user_wire_count
+
+    @property
+    def host_address(self) -> int:
+        """The host address of frame 0's first byte (see the module comment)."""
+        if self._host_address is None:
+            self._host_address = buffer_address(self.memory)
+        return self._host_address
 
     # -- allocation -----------------------------------------------------------------------------
     def alloc(self, obj, pindex) -> VmPage | None:
@@ -79,7 +136,17 @@ class PhysMem:
         if self.free_count == 0:
             return None
         self.free_count -= 1
-        m = VmPage(obj, pindex, bytearray(PAGE_SIZE))
+        if self._free_frames:
+            frame = self._free_frames.pop()
+            off = frame << PAGE_SHIFT
+            data = self._view[off:off + PAGE_SIZE]
+            data[:] = ZERO_PAGE                 # a recycled frame still holds its last page
+        else:
+            frame = self._next_frame
+            self._next_frame += 1
+            off = frame << PAGE_SHIFT
+            data = self._view[off:off + PAGE_SIZE]
+        m = VmPage(obj, pindex, data, 0, self.phys_base + off)
         obj.pages[pindex] = m
         obj.resident_page_count += 1
         if self.pagedaemon is not None and self.free_count < self.free_min:
@@ -104,6 +171,7 @@ class PhysMem:
             m.wire_count = 0
         self._dequeue(m)
         m.data = None
+        self._free_frames.append((m.phys_addr - self.phys_base) >> PAGE_SHIFT)
         self.free_count += 1
         self.counters["v_tfree"] += 1
 
@@ -127,8 +195,8 @@ class PhysMem:
             self._dequeue(m)
             m.queue = PQ_ACTIVE
         self.active[m] = None
-        if m.act_count < 5:
-            m.act_count = 5
+        if m.act_count < ACT_INIT:
+            m.act_count = ACT_INIT
 
     def deactivate(self, m: VmPage) -> None:
         if m.flags & PG_FICTITIOUS or m.wire_count or m.queue == PQ_INACTIVE:
@@ -138,9 +206,23 @@ class PhysMem:
         self.inactive[m] = None
 
     def dontneed(self, m: VmPage) -> None:
-        """vm_page_dontneed (PAGE-6): deactivate; never frees, never zeroes."""
+        """vm_page_dontneed (PAGE-6): never frees, never zeroes.  A call counter decides: the
+        calls whose count has bits 4..8 all clear (the first 15, then 16 of every 512: one in
+        32), and every call on a page already inactive, leave the page alone but for aging it;
+        the others clear its reference bits (PG_REFERENCED and every translation's A bit: the
+        page daemon would otherwise reactivate it) and deactivate it.  (FreeBSD puts a clean
+        page at the head of the inactive queue 28 times in 32; the model always uses the tail.)"""
+        from .pmap import pmap_clear_reference, pmap_is_modified
+        self.dnweight += 1
+        dnw = self.dnweight
+        if (dnw & 0x01F0) == 0 or m.queue == PQ_INACTIVE:
+            if m.act_count >= ACT_INIT:
+                m.act_count -= 1
+            return
         m.flags &= ~PG_REFERENCED
-        m.act_count = 0
+        pmap_clear_reference(m)
+        if not m.dirty and pmap_is_modified(m):        # vm_page_test_dirty
+            m.dirty = True
         self.deactivate(m)
 
     def wire(self, m: VmPage) -> None:
@@ -176,6 +258,20 @@ class PhysMem:
         new_obj.pages[new_pindex] = m
         new_obj.resident_page_count += 1
         m.dirty = True
+
+    def requeue_strays(self, objects) -> int:
+        """Put every valid, unwired managed page of `objects` that is on no queue on the active
+        queue; returns how many.  Only needed after a Python exception (KeyboardInterrupt)
+        stopped a fault between entering a page and queueing it: the queue gauges then add up
+        again.  (An invalid page left behind is a placeholder the next fault reuses.)"""
+        n = 0
+        for obj in objects:
+            for m in obj.pages.values():
+                if (m.queue == PQ_NONE and m.valid and not m.wire_count
+                        and not m.flags & PG_FICTITIOUS):
+                    self.activate(m)
+                    n += 1
+        return n
 
     # -- statistics -----------------------------------------------------------------------------
     def stats(self) -> dict:

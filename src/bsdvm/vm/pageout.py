@@ -8,7 +8,10 @@ their file; dirty anonymous pages go to swap (a DEFAULT object becomes SWAP at i
 clean pages are freed with their translations removed.  Wired pages are never on a queue, so they
 never move.
 Invariants: a page is freed only after its contents are safe (in its file, in swap, or zero/backed
-by a lower object); a swap block is written before the page that it saves is freed.
+by a lower object); a swap block is written before the page that it saves is freed.  A host write
+error never escapes: the page stays dirty and goes back to the active queue (vm_pageout_flush's
+VM_PAGER_ERROR case), the scan moves on, and when nothing can be freed the allocation fails and the
+OOM rule applies.
 May call: vm.page, vm.pmap, vm.object (page clean), vm.pager (swap space), kern.proc for OOM kills.
 """
 from __future__ import annotations
@@ -65,7 +68,11 @@ class PageDaemon:
         m.flags &= ~_MADV_FREED
         if m.dirty:
             if obj.type == OBJT_VNODE:
-                kernel.pager.vnode_pager_putpages(obj, [m], sync=False)
+                if kernel.pager.vnode_pager_putpages(obj, [m], sync=False):
+                    # vm_pageout_flush, VM_PAGER_ERROR: the page stays dirty and is reactivated
+                    # "so it doesn't clog the inactive list"; the scan goes on to other pages
+                    phys.activate(m)
+                    return False
             elif obj.type in (OBJT_DEFAULT, OBJT_SWAP):
                 blk = obj.swblocks.get(m.pindex)
                 if blk is None:
@@ -74,7 +81,12 @@ class PageDaemon:
                         phys.activate(m)    # swap is full: keep it
                         return False
                     obj.swblocks[m.pindex] = blk
-                kernel.swap.write(blk, m.data)
+                if kernel.swap.write(blk, m.data):
+                    # swp_pager_async_iodone: a write error redirties and reactivates the page;
+                    # the block stays assigned (the next page-out rewrites it)
+                    m.dirty = True
+                    phys.activate(m)
+                    return False
                 if obj.type == OBJT_DEFAULT:
                     obj.type = OBJT_SWAP
                 m.dirty = False

@@ -11,12 +11,14 @@ as a reader should see them (zero past EOF); every allocated swap block belongs 
 """
 from __future__ import annotations
 
+import errno
+import heapq
 import os
 import tempfile
 
 from .object import pages_in, vm_object_allocate, vm_object_page_remove
 from .page import ZERO_PAGE
-from .param import (OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
+from .param import (OBJPC_SYNC, OBJT_DEFAULT, OBJT_DEVICE, OBJT_SWAP,
                     OBJT_VNODE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, VM_PAGER_BAD,
                     VM_PAGER_ERROR, VM_PAGER_FAIL, VM_PAGER_OK, atop, round_page)
 from .page import VmPage
@@ -25,41 +27,83 @@ PROT_READ = 1
 
 
 class SwapSpace:
-    """swap_pager.c's backing store: a sparse host file and a block allocator (one page a block)."""
+    """swap_pager.c's backing store: a sparse host file and a block allocator (one page a block).
 
-    def __init__(self, nbytes: int, path: str | None = None):
+    The allocator is lazy like FreeBSD's blist: blocks above a high-water mark have never been used
+    and cost nothing; freed blocks below it wait in a min-heap, so the lowest free block is handed
+    out first.  Its memory grows with the most blocks ever in use at once, never with the size of
+    swap (64 GiB or 1 TiB of swap costs no more than 16 MiB).
+
+    The swap file is created exclusively (O_EXCL | O_NOFOLLOW): an existing path — a file or a
+    symlink — is refused with FileExistsError, never truncated or followed, and the file is
+    removed again at close().  Host I/O goes through the fail points "swap_pager_putpages" and
+    "swap_pager_getpages" and reports errors as an errno (0 on success).
+    """
+
+    def __init__(self, nbytes: int, path: str | None = None, fail=None):
         self.nblocks = nbytes // PAGE_SIZE
-        self._own_dir = None
+        self.fail = fail
+        self._own_dir: str | None = None
+        self.fd: int | None = None
         if path is None:
             self._own_dir = tempfile.mkdtemp(prefix="bsdvm-swap-")
             path = os.path.join(self._own_dir, "swap")
         self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.ftruncate(self.fd, self.nblocks * PAGE_SIZE)
-        self._free = list(range(self.nblocks - 1, -1, -1))   # pop() gives the lowest block
-        self.owner = {}                                      # block -> (object id, pindex)
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                              | os.O_CLOEXEC, 0o600)
+            os.ftruncate(self.fd, self.nblocks * PAGE_SIZE)
+        except BaseException:
+            self.close()
+            raise
+        self._hiwat = 0                                      # blocks >= _hiwat were never used
+        self._freed: list[int] = []                          # heap of free blocks < _hiwat
+        self.owner: dict[int, tuple[int, int]] = {}          # block -> (object id, pindex)
 
     @property
     def used(self) -> int:
-        return self.nblocks - len(self._free)
+        return len(self.owner)
 
     def alloc(self, obj, pindex) -> int | None:
-        if not self._free:
+        if self._freed:
+            blk = heapq.heappop(self._freed)
+        elif self._hiwat < self.nblocks:
+            blk = self._hiwat
+            self._hiwat += 1
+        else:
             return None
-        blk = self._free.pop()
         self.owner[blk] = (obj.id, pindex)
         return blk
 
     def release(self, blk: int) -> None:
         del self.owner[blk]
-        self._free.append(blk)
+        heapq.heappush(self._freed, blk)
 
-    def write(self, blk: int, data) -> None:
-        os.pwrite(self.fd, data, blk * PAGE_SIZE)
+    def write(self, blk: int, data) -> int:
+        """swap_pager_putpages' I/O: 0, or the errno of a failed host write."""
+        err = self.fail.check("swap_pager_putpages") if self.fail is not None else 0
+        if err:
+            return err
+        if self.fd is None:
+            return errno.EBADF                  # closed
+        try:
+            os.pwrite(self.fd, data, blk * PAGE_SIZE)
+        except OSError as e:
+            return e.errno or errno.EIO
+        return 0
 
-    def read(self, blk: int) -> bytes:
-        data = os.pread(self.fd, PAGE_SIZE, blk * PAGE_SIZE)
-        return data.ljust(PAGE_SIZE, b"\0")
+    def read(self, blk: int) -> tuple[int, bytes]:
+        """swap_pager_getpages' I/O: (0, the page) or (errno, b"")."""
+        err = self.fail.check("swap_pager_getpages") if self.fail is not None else 0
+        if err:
+            return err, b""
+        if self.fd is None:
+            return errno.EBADF, b""
+        try:
+            data = os.pread(self.fd, PAGE_SIZE, blk * PAGE_SIZE)
+        except OSError as e:
+            return e.errno or errno.EIO, b""
+        return 0, data.ljust(PAGE_SIZE, b"\0")
 
     # -- object-level metadata operations used by vm_object -----------------------------------
     def free_range(self, obj, start: int, count: int) -> None:
@@ -92,12 +136,16 @@ class SwapSpace:
             new.type = OBJT_SWAP
 
     def close(self) -> None:
+        """Close and remove the swap file (the kernel created it, so it is the kernel's)."""
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-        if self._own_dir is not None:
             try:
                 os.unlink(self.path)
+            except OSError:
+                pass
+        if self._own_dir is not None:
+            try:
                 os.rmdir(self._own_dir)
             except OSError:
                 pass
@@ -155,6 +203,15 @@ class Pagers:
         from .object import vm_object_terminate
         vm_object_terminate(obj)
         vp.v_object = None
+
+    def vnode_pager_flush(self, vp) -> int:
+        """Write a vnode's dirty pages back before it is reclaimed (what the syncer would have
+        done by then).  Returns 0 or the errno of the failed write; the pages stay dirty."""
+        from .object import vm_object_page_clean
+        obj = vp.v_object
+        if obj is None:
+            return 0
+        return vm_object_page_clean(obj, 0, 0, OBJPC_SYNC)
 
     def vnode_pager_alloc(self, vp, size, prot, off):
         if vp is None or self.vm.fail.check("vnode_pager_alloc"):
@@ -237,10 +294,17 @@ class Pagers:
             first -= 1
             behind -= 1
         try:
+            err = self.vm.fail.check("vnode_pager_getpages")
+            if err:
+                raise OSError(err, os.strerror(err))
             data = vp.host_pread(first << PAGE_SHIFT, (last - first + 1) << PAGE_SHIFT)
-        except OSError:
+        except BaseException as exc:
+            # an I/O error, or a Python exception (KeyboardInterrupt) during the host read:
+            # the read-ahead pages were never filled, so they go back
             for pg in extra:
                 phys.free(pg)
+            if not isinstance(exc, OSError):
+                raise
             return VM_PAGER_ERROR
         eof = obj.vnp_size
         for pg in [m] + extra:
@@ -261,25 +325,44 @@ class Pagers:
         c["v_vnodepgsin"] += last - first + 1
         return VM_PAGER_OK
 
-    def vnode_pager_putpages(self, obj, pages, sync: bool) -> None:
-        """Write dirty pages back: only the bytes inside the file size (PGR, issue 3)."""
+    def vnode_pager_putpages(self, obj, pages, sync: bool) -> int:
+        """Write dirty pages back: only the bytes inside the file size (PGR, issue 3).
+
+        Returns 0, or the errno of a failed host write or fsync (fail point
+        "vnode_pager_putpages").  A page is marked clean only once its bytes are in the host file
+        (and, with `sync`, fsynced): after an error the unwritten pages stay dirty, as FreeBSD's
+        brelse() redirties a buffer whose write failed, so a later write-back can still save
+        them.  Nothing is freed here either way."""
         vp = obj.handle
         eof = obj.vnp_size
-        written = 0
+        err = self.vm.fail.check("vnode_pager_putpages")
+        if err:
+            return err
+        written = []
         for m in pages:
             pstart = m.pindex << PAGE_SHIFT
             if pstart < eof:
                 n = min(PAGE_SIZE, eof - pstart)
-                vp.host_pwrite(pstart, bytes(m.data[:n]))
-                written += 1
-            m.dirty = False
+                try:
+                    vp.host_pwrite(pstart, bytes(m.data[:n]))
+                except OSError as e:
+                    err = e.errno or errno.EIO
+                    break
+            written.append(m)
         if written:
             c = self.vm.phys.counters
             c["v_vnodeout"] += 1
-            c["v_vnodepgsout"] += written
+            c["v_vnodepgsout"] += len(written)
             vp.touch_mtime()
-        if sync:
-            self.vm.vfs_hooks.fsync(vp)
+        if sync and not err:
+            try:
+                self.vm.vfs_hooks.fsync(vp)
+            except OSError as e:
+                err = e.errno or errno.EIO
+                written = []            # not known to be on disk: keep every page dirty
+        for m in written:
+            m.dirty = False
+        return err
 
     # -- device pager ---------------------------------------------------------------------------
     def dev_pager_alloc(self, cdev, size, prot, foff):
@@ -312,7 +395,7 @@ class Pagers:
         if err:
             return None
         m = VmPage(obj, pindex, memoryview(cdev.si_memory)[paddr:paddr + PAGE_SIZE],
-                   PG_FICTITIOUS)
+                   PG_FICTITIOUS, paddr)
         m.valid = True
         obj.pages[pindex] = m
         obj.resident_page_count += 1
@@ -323,7 +406,12 @@ class Pagers:
         blk = obj.swblocks.get(m.pindex)
         if blk is None:
             return VM_PAGER_FAIL
-        m.data[:] = self.vm.swap.read(blk)
+        err, data = self.vm.swap.read(blk)
+        if err:
+            # swp_pager_async_iodone: a read error leaves the page invalid; the fault frees it
+            # and the access gets a signal
+            return VM_PAGER_ERROR
+        m.data[:] = data
         m.valid = True
         m.dirty = False
         m.swapblk = blk

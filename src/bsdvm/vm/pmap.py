@@ -4,13 +4,18 @@ A translation (Pte) names a page, the protection it was entered with, whether it
 referenced (A) and modified (M) bits that the "MMU" (the user-memory access path) sets.  As on
 i386/amd64, a present translation is always readable; only WRITE is enforced by the hardware.
 Invariants: `wired_count` equals the number of wired translations; every translation appears in its
-page's `pv` set and vice versa; removing a translation moves M to the page's dirty state and A to
-PG_REFERENCED.  Range operations cost O(min(pages in range, translations)), never O(range).
+page's `pv` set and vice versa; removing a translation of a managed page moves M to the page's dirty
+state and A to PG_REFERENCED.  Device (fictitious) pages are unmanaged, as in amd64's pmap: their A
+and M bits are never consulted or transferred (pmap_is_modified, pmap_ts_referenced see nothing).
+`ptp` counts the translations of each 2 MB page-table page, so that a page-table page exists
+exactly while it maps something (pmap_is_prefaultable).
+Range operations cost O(min(pages in range, translations)), never O(range).
 May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
-from .param import (PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_READ, VM_PROT_WRITE)
+from .param import (PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED, VM_PROT_EXECUTE, VM_PROT_READ,
+                    VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
 
@@ -30,6 +35,7 @@ class Pmap:
     def __init__(self):
         self.ptes: dict[int, Pte] = {}      # virtual page number -> translation
         self.wired_count = 0
+        self.ptp: dict[int, int] = {}       # page-table page (vpn >> 9) -> translations in it
 
     @property
     def resident_count(self) -> int:
@@ -43,34 +49,61 @@ class Pmap:
             return [v for v in range(lo, hi) if v in ptes]
         return sorted(v for v in self.ptes if lo <= v < hi)
 
+    def _insert(self, vpn: int, pte: Pte) -> None:
+        self.ptes[vpn] = pte
+        pte.page.pv[(self, vpn)] = None
+        self.ptp[vpn >> 9] = self.ptp.get(vpn >> 9, 0) + 1
+
     def _drop(self, vpn: int, pte: Pte) -> None:
         m = pte.page
         del self.ptes[vpn]
         m.pv.pop((self, vpn), None)
-        if pte.mod:
-            m.dirty = True
-        if pte.ref:
-            m.flags |= PG_REFERENCED
+        n = self.ptp[vpn >> 9] - 1
+        if n:
+            self.ptp[vpn >> 9] = n
+        else:
+            del self.ptp[vpn >> 9]          # _pmap_unwire_pte_hold frees the empty page-table page
+        if not m.flags & PG_FICTITIOUS:     # pmap_remove_pte: only PG_MANAGED translations
+            if pte.mod:
+                m.dirty = True
+            if pte.ref:
+                m.flags |= PG_REFERENCED
         if pte.wired:
             self.wired_count -= 1
 
 
+_PTE_BITS = VM_PROT_WRITE | VM_PROT_EXECUTE     # what a PTE encodes of prot: PG_RW and (not) PG_NX
+
+
 def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
-    """PMAP-1: create or replace the translation of va."""
+    """PMAP-1: create or replace the translation of va.  As amd64's pmap_enter, a translation
+    that is new or whose page, PG_RW, PG_NX or PG_W changes is stored with PG_A set and PG_M
+    clear (the old A and M of a managed page go to PG_REFERENCED and its dirty field); one that
+    would not change keeps its A and M bits."""
     vpn = va >> PAGE_SHIFT
     old = pmap.ptes.get(vpn)
     if old is not None:
         if old.page is not m:
             pmap._drop(vpn, old)
         else:
+            if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
+                old.prot = prot
+                return
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
+            if not m.flags & PG_FICTITIOUS:
+                if old.ref:
+                    m.flags |= PG_REFERENCED
+                if old.mod:
+                    m.dirty = True
             old.prot = prot
             old.wired = wired
+            old.ref = True
+            old.mod = False
             return
     pte = Pte(m, prot, wired)
-    pmap.ptes[vpn] = pte
-    m.pv[(pmap, vpn)] = None
+    pte.ref = True
+    pmap._insert(vpn, pte)
     if wired:
         pmap.wired_count += 1
 
@@ -80,9 +113,7 @@ def pmap_enter_quick(pmap: Pmap, va: int, m, prot: int) -> None:
     vpn = va >> PAGE_SHIFT
     if vpn in pmap.ptes:
         return
-    pte = Pte(m, prot & ~VM_PROT_WRITE, False)
-    pmap.ptes[vpn] = pte
-    m.pv[(pmap, vpn)] = None
+    pmap._insert(vpn, Pte(m, prot & ~VM_PROT_WRITE, False))     # no PG_A
 
 
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
@@ -98,7 +129,9 @@ def pmap_remove_all(m) -> None:
 
 
 def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
-    """PMAP-3: only ever removes rights."""
+    """PMAP-3: only ever removes rights.  Removing write access also clears the A bit of every
+    managed translation in the range, moving it to the page's PG_REFERENCED (amd64's
+    pmap_protect), and moves M to the page's dirty field."""
     if not prot & VM_PROT_READ:
         pmap_remove(pmap, sva, eva)
         return
@@ -107,9 +140,14 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
     ptes = pmap.ptes
     for vpn in pmap._vpns(sva, eva):
         pte = ptes[vpn]
-        if pte.mod:
-            pte.page.dirty = True
-            pte.mod = False
+        m = pte.page
+        if not m.flags & PG_FICTITIOUS:
+            if pte.ref:
+                m.flags |= PG_REFERENCED
+            if pte.mod:
+                m.dirty = True
+        pte.ref = False
+        pte.mod = False
         pte.prot &= prot
 
 
@@ -129,6 +167,9 @@ def pmap_page_protect(m, prot: int) -> None:
 
 
 def pmap_is_modified(m) -> bool:
+    """Is M set in any translation of m?  Always False for an unmanaged (device) page."""
+    if m.flags & PG_FICTITIOUS:
+        return False
     for (pmap, vpn) in m.pv:
         if pmap.ptes[vpn].mod:
             return True
@@ -136,12 +177,45 @@ def pmap_is_modified(m) -> bool:
 
 
 def pmap_clear_modify(m) -> None:
+    if m.flags & PG_FICTITIOUS:
+        return
     for (pmap, vpn) in m.pv:
         pmap.ptes[vpn].mod = False
 
 
+def pmap_clear_reference(m) -> None:
+    """Clear the A bit of every translation of m (a managed page)."""
+    if m.flags & PG_FICTITIOUS:
+        return
+    for (pmap, vpn) in m.pv:
+        pmap.ptes[vpn].ref = False
+
+
+def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
+    """amd64: va has no translation, but its page-table page exists (something else in the same
+    2 MB is mapped)."""
+    vpn = va >> PAGE_SHIFT
+    return vpn not in pmap.ptes and (vpn >> 9) in pmap.ptp
+
+
+def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
+              free_count: int, free_reserved: int) -> None:
+    """PMAP-10 (amd64): at fork, copy the source's translations of managed pages into the
+    (empty) destination range, without the W, M and A bits.  Advisory: nothing is copied when the
+    addresses differ, or once free memory is below v_free_reserved."""
+    if dst_addr != src_addr or free_count < free_reserved:
+        return
+    for vpn in src._vpns(src_addr, src_addr + length):
+        pte = src.ptes[vpn]
+        if pte.page.flags & PG_FICTITIOUS or vpn in dst.ptes:
+            continue
+        dst._insert(vpn, Pte(pte.page, pte.prot, False))
+
+
 def pmap_ts_referenced(m) -> int:
-    """PMAP-6: count and clear A bits (stops after 5)."""
+    """PMAP-6: count and clear A bits (stops after 5).  Unmanaged pages have none."""
+    if m.flags & PG_FICTITIOUS:
+        return 0
     n = 0
     for (pmap, vpn) in m.pv:
         pte = pmap.ptes[vpn]
