@@ -103,7 +103,7 @@ def _raise(err: int, what: str) -> NoReturn:
     raise OSError(err, os.strerror(err), what)
 
 
-_NONE, _RETVAL = Result.NONE, Result.RETVAL
+_NONE, _RETVAL, _UIO_OUT, _STRUCT_OUT = Result.NONE, Result.RETVAL, Result.UIO_OUT, Result.STRUCT_OUT
 _MINCORE = freebsd_sysent.by_name["mincore"]
 _FCNTL = freebsd_sysent.by_name["fcntl"]
 
@@ -189,11 +189,15 @@ class Process(SyscallMethods):
             err = entry.body(td, uap)
             if err:
                 raise OSError(err, os.strerror(err), entry.name)
-            returns = entry.returns
+            returns = entry.returns             # the common results without another call
             if returns is _NONE:
                 return None
             if returns is _RETVAL:
                 return retval[0]
+            if returns is _UIO_OUT:
+                return bytes(getattr(uap, entry.result_arg).sysbuf)
+            if returns is _STRUCT_OUT:
+                return getattr(uap, entry.result_arg).value
             return entry.python_result(td, uap)
 
     def _run(self, entry: Sysent, uap: Any) -> Any:
@@ -208,11 +212,6 @@ class Process(SyscallMethods):
             err = entry.body(td, uap)
             if err:
                 raise OSError(err, os.strerror(err), entry.name)
-            returns = entry.returns
-            if returns is _NONE:
-                return None
-            if returns is _RETVAL:
-                return retval[0]
             return entry.python_result(td, uap)
 
     # -- calls whose Python form differs from the C one ------------------------------------------

@@ -100,6 +100,11 @@ def render_methods(table: SysentTable = freebsd_sysent) -> str:
         "BytesLike = Union[bytes, bytearray, memoryview]",
         "",
         "_T = freebsd_sysent.by_name",
+        "# one module constant per entry: the method body does no table lookup",
+    ]
+    entries = sorted((e for e in table if e.method_name), key=lambda e: e.method_name)
+    out += [f"_{e.name} = _T[{e.name!r}]" for e in entries]
+    out += [
         "",
         "",
         "class SyscallMethods(abc.ABC):",
@@ -127,7 +132,7 @@ def render_methods(table: SysentTable = freebsd_sysent) -> str:
         out.append('        """')
         values = ", ".join(a.py_name for a in e.python_args())
         values = f"({values},)" if len(e.python_args()) == 1 else f"({values})"
-        call = f"self._syscall(_T[{e.name!r}], {values})"
+        call = f"self._syscall(_{e.name}, {values})"
         out.append(f"        {'' if e.returns is Result.NONE else 'return '}{call}")
         out.append("")
     out.append("")

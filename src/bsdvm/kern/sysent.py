@@ -305,6 +305,21 @@ class StructOut:
         return 0
 
 
+class SysStructOut:
+    """A Python caller's STRUCT_OUT argument: copyout keeps the value for the caller as is (the
+    system-space `StructOut`, without the user-space fields, as it is made on every call)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def copyout(self, value: Any) -> int:
+        """Store `value` for the caller: always 0."""
+        self.value = value
+        return 0
+
+
 def copyinstr(vmmap: Any, addr: int, maxlen: int = MAXPATHLEN) -> tuple[int, bytes]:
     """copyinstr(9): the NUL-terminated string at user address addr, without its NUL.
 
@@ -402,9 +417,15 @@ class Sysent:
     # python_result(td, uap): what the `Process` method returns once the body succeeded (made from
     # `returns` when declared, a plain function so the per-call path is one call)
     python_result: Callable[[Any, Any], Any] = field(init=False, compare=False, repr=False)
+    # result_arg: the uap attribute a UIO_OUT or STRUCT_OUT result is read from ("" otherwise)
+    result_arg: str = field(init=False, compare=False, repr=False, default="")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "python_result", self._make_result())
+        want = {Result.UIO_OUT: Kind.UIO_OUT, Result.STRUCT_OUT: Kind.STRUCT_OUT}.get(self.returns)
+        if want is not None:
+            object.__setattr__(self, "result_arg",
+                               next(a.name for a in self.args if a.ctype.kind is want))
         if not self.errnos and self.raises:
             object.__setattr__(self, "errnos", tuple(dict.fromkeys(e for e, _ in self.raises)))
         names = {a.name for a in self.args}
@@ -440,7 +461,7 @@ class Sysent:
             return cached
         env: dict[str, Any] = {"_NS": SimpleNamespace, "_path": _python_path(self.name), "_Uio": Uio,
                                "_SYS": UioSeg.UIO_SYSSPACE, "_RD": UioRw.UIO_READ,
-                               "_WR": UioRw.UIO_WRITE, "_mv": memoryview, "_Out": StructOut}
+                               "_WR": UioRw.UIO_WRITE, "_mv": memoryview, "_Out": SysStructOut}
         pargs = self.python_args()
         lines = ["def build(values):"]
         if pargs:
