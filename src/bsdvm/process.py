@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 from . import mman
 from .kern import descrip
 from .kern.init_sysent import freebsd_sysent
-from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Result, Sysent
+from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Result, Sysent, python_builders
 from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
 from .syscalls import StrOrBytesPath, SyscallMethods
 from .vm import mmap as sys_mmap
@@ -128,6 +128,7 @@ class Process(SyscallMethods):
         self.proc = proc
         self.last_mincore_outside: list[tuple[int, int]] = []
         self._address = CADDR_T.python_converter(kernel.arch)     # mem_read/mem_write's addr
+        self._builders = python_builders(freebsd_sysent, kernel.arch)   # the table's uap builders
 
     # -- identity ------------------------------------------------------------------------------
     @property
@@ -172,14 +173,11 @@ class Process(SyscallMethods):
                 raise ProcessKilled(f"process {self.pid} was killed: {why}")
             raise ProcessLookupError(errno_mod.ESRCH, f"process {self.pid} has exited")
 
-    def _syscall(self, entry: Sysent, values: tuple[Any, ...]) -> Any:
+    def _syscall(self, entry: Sysent, *values: Any) -> Any:
         """Convert a Python caller's values by the entry's C types (before taking the lock: a bad
         argument changes nothing), then run the body as `_run` does."""
-        k = self.kernel
-        arch = k.arch
-        build = entry.builders.get(id(arch)) or entry.python_builder(arch)
-        uap = build(values)
-        with k.giant:
+        uap = self._builders[entry.number](*values)
+        with self.kernel.giant:
             if self.proc.p_vmspace is None:
                 self._live()
             td = self.proc.td
@@ -264,7 +262,7 @@ class Process(SyscallMethods):
         arch = self.kernel.arch
         fd = FD.from_python(fd, arch)
         flags = INT.from_python(flags, arch)            # libc passes F_SETFL's argument as an int
-        self._syscall(_FCNTL, (fd, descrip.F_SETFL, flags))
+        self._syscall(_FCNTL, fd, descrip.F_SETFL, flags)
 
     def shm_open(self, path: StrOrBytesPath, flags: int = os.O_RDWR | os.O_CREAT,
                  mode: int = 0o600) -> int:

@@ -64,7 +64,7 @@ class SyscallMethods(abc.ABC):
     __slots__ = ()
 
     @abc.abstractmethod
-    def _syscall(self, entry: Sysent, values: tuple[Any, ...]) -> Any:
+    def _syscall(self, entry: Sysent, *values: Any) -> Any:
         """Convert `values`, run `entry`'s body for this process, return its result."""
 
     def chflags(self, path: StrOrBytesPath, flags: int) -> None:
@@ -96,7 +96,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_chflags, (path, flags))
+        self._syscall(_chflags, path, flags)
 
     def chmod(self, path: StrOrBytesPath, mode: int) -> None:
         """Change a file's permission bits.
@@ -126,7 +126,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_chmod, (path, mode))
+        self._syscall(_chmod, path, mode)
 
     def chown(self, path: StrOrBytesPath, uid: int, gid: int) -> None:
         """Change a file's owner and group (set-id bits are cleared for the unprivileged).
@@ -157,7 +157,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_chown, (path, uid, gid))
+        self._syscall(_chown, path, uid, gid)
 
     def close(self, fd: int) -> None:
         """Close the descriptor; its file is released when no descriptor or mapping holds it.
@@ -179,7 +179,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: FD-1.
         """
-        self._syscall(_close, (fd,))
+        self._syscall(_close, fd)
 
     def dup(self, fd: int) -> int:
         """A second descriptor for fd's file.
@@ -200,7 +200,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_dup, (fd,))
+        return self._syscall(_dup, fd)
 
     def dup2(self, fd: int, fd2: int) -> int:
         """Make fd2 refer to fd's file, closing what fd2 referred to.
@@ -221,7 +221,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_dup2, (fd, fd2))
+        return self._syscall(_dup2, fd, fd2)
 
     def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
         """Descriptor control: duplicate (F_DUPFD), read (F_GETFL) or set (F_SETFL: O_NONBLOCK, O_APPEND,
@@ -248,7 +248,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: FD-2.
         """
-        return self._syscall(_fcntl, (fd, cmd, arg))
+        return self._syscall(_fcntl, fd, cmd, arg)
 
     def fstat(self, fd: int) -> SimpleNamespace:
         """The attributes of an open descriptor's file.
@@ -270,7 +270,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_fstat, (fd,))
+        return self._syscall(_fstat, fd)
 
     def ftruncate(self, fd: int, size: int) -> None:
         """Set the size of an open file (pages past the new end leave every mapping).
@@ -296,7 +296,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_ftruncate, (fd, size))
+        self._syscall(_ftruncate, fd, size)
 
     def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
         """Set the descriptor's file offset.
@@ -320,7 +320,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_lseek, (fd, offset, whence))
+        return self._syscall(_lseek, fd, offset, whence)
 
     def madvise(self, addr: int, length: int, behav: int) -> None:
         """Advise the VM about the range: MADV_NORMAL/RANDOM/SEQUENTIAL set the entry behaviour, WILLNEED
@@ -347,7 +347,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: ADV-1, ADV-2, ADV-3, ADV-4.
         """
-        self._syscall(_madvise, (addr, length, behav))
+        self._syscall(_madvise, addr, length, behav)
 
     def mincore_into(self, addr: int, length: int, vec: int) -> None:
         """Write one MINCORE_* byte per page of the range into the vector at user address `vec` in this
@@ -376,7 +376,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MIN-1, MIN-2, MIN-3, MIN-4, MIN-5, MIN-6, MIN-7, MIN-8, MIN-9, MIN-10.
         """
-        self._syscall(_mincore, (addr, length, vec))
+        self._syscall(_mincore, addr, length, vec)
 
     def minherit(self, addr: int, length: int, inherit: int) -> None:
         """Set what fork() does with the mapped parts of the range.
@@ -401,7 +401,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: INH-1.
         """
-        self._syscall(_minherit, (addr, length, inherit))
+        self._syscall(_minherit, addr, length, inherit)
 
     def mkdir(self, path: StrOrBytesPath, mode: int = 0o777) -> None:
         """Create a directory owned by the caller.
@@ -431,7 +431,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_mkdir, (path, mode))
+        self._syscall(_mkdir, path, mode)
 
     def mlock(self, addr: int, length: int) -> None:
         """Wire the pages of the range (fault them in and keep them resident).
@@ -458,7 +458,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MLK-1, MLK-2, MLK-3, MLK-4, MLK-5.
         """
-        self._syscall(_mlock, (addr, length))
+        self._syscall(_mlock, addr, length)
 
     def mlockall(self, how: int) -> None:
         """Wire every current mapping (MCL_CURRENT) and/or every future one (MCL_FUTURE).
@@ -482,7 +482,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MLA-1, MLA-2, MLA-3.
         """
-        self._syscall(_mlockall, (how,))
+        self._syscall(_mlockall, how)
 
     def mmap(
             self, addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: int = 0
@@ -526,7 +526,7 @@ class SyscallMethods(abc.ABC):
         MMAP-11, MMAP-12, VMM-1, VMM-2, VMM-4, VMM-5, VMM-9, VMM-12, MMV-1, MMV-2, MMV-3, MMV-4, MMV-5,
         MMV-6, MMV-7, MMV-8.
         """
-        return self._syscall(_mmap, (addr, length, prot, flags, fd, offset))
+        return self._syscall(_mmap, addr, length, prot, flags, fd, offset)
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """Set the protection of the mapped parts of the range (unmapped parts are ignored; on i386 READ
@@ -553,7 +553,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: PROT-1, PROT-2.
         """
-        self._syscall(_mprotect, (addr, length, prot))
+        self._syscall(_mprotect, addr, length, prot)
 
     def msync(self, addr: int, length: int, flags: int = 0) -> None:
         """Write the dirty pages of the range back to their files; MS_INVALIDATE also drops the clean file
@@ -582,7 +582,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: SYN-1, SYN-2, SYN-3, SYN-4.
         """
-        self._syscall(_msync, (addr, length, flags))
+        self._syscall(_msync, addr, length, flags)
 
     def munlock(self, addr: int, length: int) -> None:
         """Unwire the pages of the range.
@@ -607,7 +607,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MUL-1.
         """
-        self._syscall(_munlock, (addr, length))
+        self._syscall(_munlock, addr, length)
 
     def munlockall(self) -> None:
         """Unwire every mapping and clear MCL_FUTURE.
@@ -626,7 +626,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MUA-1.
         """
-        self._syscall(_munlockall, ())
+        self._syscall(_munlockall)
 
     def munmap(self, addr: int, length: int) -> None:
         """Remove the mappings of the page-rounded range (wired pages are unwired).
@@ -650,7 +650,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: UNM-1, UNM-2, UNM-3.
         """
-        self._syscall(_munmap, (addr, length))
+        self._syscall(_munmap, addr, length)
 
     def obreak(self, nsize: int) -> None:
         """Move the end of the data segment (the `break` system call behind brk/sbrk): grow it by inserting
@@ -675,7 +675,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: BRK-1, BRK-2, BRK-3, BRK-4, BRK-5.
         """
-        self._syscall(_obreak, (nsize,))
+        self._syscall(_obreak, nsize)
 
     def ogetpagesize(self) -> int:
         """COMPAT_43 getpagesize(): the page size.
@@ -693,7 +693,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: BRK-0.
         """
-        return self._syscall(_ogetpagesize, ())
+        return self._syscall(_ogetpagesize)
 
     def ommap(
             self, addr: int, length: int, prot: int, flags: int, fd: int = -1, pos: int = 0
@@ -727,7 +727,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: MMAP-13.
         """
-        return self._syscall(_ommap, (addr, length, prot, flags, fd, pos))
+        return self._syscall(_ommap, addr, length, prot, flags, fd, pos)
 
     def open(self, path: StrOrBytesPath, flags: int = 0, mode: int = 0o666) -> int:
         """Open (with O_CREAT: create) a file; files created carry the caller's uid and gid.
@@ -766,7 +766,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: FD-2.
         """
-        return self._syscall(_open, (path, flags, mode))
+        return self._syscall(_open, path, flags, mode)
 
     def pipe(self) -> tuple[int, int]:
         """A pipe: bytes written to the write end are read from the read end (never blocks: an empty pipe reads
@@ -784,7 +784,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_pipe, ())
+        return self._syscall(_pipe)
 
     def pread(self, fd: int, n: int, offset: int) -> bytes:
         """Read at a given offset (the descriptor's offset is unchanged).
@@ -811,7 +811,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_pread, (fd, n, offset))
+        return self._syscall(_pread, fd, n, offset)
 
     def pwrite(self, fd: int, data: BytesLike, offset: int) -> int:
         """Write at a given offset (the descriptor's offset is unchanged; O_APPEND still appends).
@@ -839,7 +839,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_pwrite, (fd, data, offset))
+        return self._syscall(_pwrite, fd, data, offset)
 
     def read(self, fd: int, n: int) -> bytes:
         """Read from the descriptor at its file offset, advancing it.
@@ -868,7 +868,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: FD-1.
         """
-        return self._syscall(_read, (fd, n))
+        return self._syscall(_read, fd, n)
 
     def revoke(self, path: StrOrBytesPath) -> None:
         """Revoke access to a file (FreeBSD 7 takes only character devices; the model takes any vnode): its
@@ -897,7 +897,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_revoke, (path,))
+        self._syscall(_revoke, path)
 
     def sbrk(self, incr: int) -> int:
         """sbrk(2) as a system call: not implemented in FreeBSD 7 (libc builds sbrk on obreak).
@@ -919,7 +919,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: BRK-0.
         """
-        return self._syscall(_sbrk, (incr,))
+        return self._syscall(_sbrk, incr)
 
     def sstk(self, incr: int) -> int:
         """sstk(2): not implemented in FreeBSD 7.
@@ -941,7 +941,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: BRK-0.
         """
-        return self._syscall(_sstk, (incr,))
+        return self._syscall(_sstk, incr)
 
     def stat(self, path: StrOrBytesPath) -> SimpleNamespace:
         """A file's attributes (following symbolic links).
@@ -969,7 +969,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        return self._syscall(_stat, (path,))
+        return self._syscall(_stat, path)
 
     def symlink(self, target: StrOrBytesPath, path: StrOrBytesPath) -> None:
         """Create a symbolic link `path` pointing to `target`.
@@ -999,7 +999,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_symlink, (target, path))
+        self._syscall(_symlink, target, path)
 
     def unlink(self, path: StrOrBytesPath) -> None:
         """Remove a directory entry (an open or mapped file's bytes stay until released).
@@ -1029,7 +1029,7 @@ class SyscallMethods(abc.ABC):
                      module's functions do.
             ProcessLookupError: the process has exited (ESRCH).
         """
-        self._syscall(_unlink, (path,))
+        self._syscall(_unlink, path)
 
     def write(self, fd: int, data: BytesLike) -> int:
         """Write to the descriptor at its file offset (at the end with O_APPEND), advancing it.
@@ -1059,7 +1059,7 @@ class SyscallMethods(abc.ABC):
 
         Spec rules: FD-1.
         """
-        return self._syscall(_write, (fd, data))
+        return self._syscall(_write, fd, data)
 
 
 __all__ = ["SyscallMethods", "StrOrBytesPath", "BytesLike", "SimpleNamespace"]

@@ -113,7 +113,7 @@ def render_methods(table: SysentTable = freebsd_sysent) -> str:
         "    __slots__ = ()",
         "",
         "    @abc.abstractmethod",
-        "    def _syscall(self, entry: Sysent, values: tuple[Any, ...]) -> Any:",
+        "    def _syscall(self, entry: Sysent, *values: Any) -> Any:",
         '        """Convert `values`, run `entry`\'s body for this process, return its result."""',
         "",
     ]
@@ -130,9 +130,7 @@ def render_methods(table: SysentTable = freebsd_sysent) -> str:
         out.append('        """' + doc[0])
         out += [("        " + ln) if ln else "" for ln in doc[1:]]
         out.append('        """')
-        values = ", ".join(a.py_name for a in e.python_args())
-        values = f"({values},)" if len(e.python_args()) == 1 else f"({values})"
-        call = f"self._syscall(_{e.name}, {values})"
+        call = f"self._syscall({', '.join([f'_{e.name}'] + [a.py_name for a in e.python_args()])})"
         out.append(f"        {'' if e.returns is Result.NONE else 'return '}{call}")
         out.append("")
     out.append("")

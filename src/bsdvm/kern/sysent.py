@@ -411,7 +411,7 @@ class Sysent:
     returns_doc: str = ""
     returns_type: str = ""
     # builders: id(arch) -> the compiled uap builder for Python callers (see python_builder)
-    builders: dict[int, Callable[[tuple[Any, ...]], SimpleNamespace]] = field(
+    builders: dict[int, Callable[..., SimpleNamespace]] = field(
         default_factory=dict, compare=False, repr=False)
     _archs: list[Any] = field(default_factory=list, compare=False, repr=False)
     # python_result(td, uap): what the `Process` method returns once the body succeeded (made from
@@ -449,10 +449,11 @@ class Sysent:
         """The Python annotation of what the method returns."""
         return self.returns_type or _PY_TYPES.get(self.returns, "object")
 
-    def python_builder(self, arch: Arch) -> Callable[[tuple[Any, ...]], SimpleNamespace]:
-        """The function that builds this call's uap from a Python caller's positional values on
-        `arch` (see `uap_from_args`), compiled once per profile: straight-line code calling each
-        argument's converter in order, so the per-call cost is the conversions themselves.
+    def python_builder(self, arch: Arch) -> Callable[..., SimpleNamespace]:
+        """The function that builds this call's uap from a Python caller's values on `arch`,
+        passed positionally in `python_args` order (see `uap_from_args`), compiled once per
+        profile: straight-line code calling each argument's converter in order, so the per-call
+        cost is the conversions themselves.
 
         Cached in `builders` by the profile's identity (hashing a frozen Arch, 20 fields, would
         cost more than converting the arguments)."""
@@ -463,9 +464,7 @@ class Sysent:
                                "_SYS": UioSeg.UIO_SYSSPACE, "_RD": UioRw.UIO_READ,
                                "_WR": UioRw.UIO_WRITE, "_mv": memoryview, "_Out": SysStructOut}
         pargs = self.python_args()
-        lines = ["def build(values):"]
-        if pargs:
-            lines.append(f"    ({''.join(f'v{i}, ' for i in range(len(pargs)))}) = values")
+        lines = [f"def build({', '.join(f'v{i}' for i in range(len(pargs)))}):"]
         fields: dict[str, str] = {}
         for i, a in enumerate(pargs):
             kind = a.ctype.kind
@@ -492,7 +491,8 @@ class Sysent:
         order = ", ".join(f"{a.name}={fields[a.name]}" for a in self.args)
         lines.append(f"    return _NS({order})")
         exec(compile("\n".join(lines), f"<uap builder {self.name}>", "exec"), env)   # noqa: S102
-        build: Callable[[tuple[Any, ...]], SimpleNamespace] = env["build"]
+        # a call without arguments builds an empty uap: the class itself, no Python frame
+        build: Callable[..., SimpleNamespace] = env["build"] if pargs else SimpleNamespace
         self.builders[id(arch)] = build
         self._archs.append(arch)        # keeps the profile alive, so its id is never reused
         return build
@@ -512,7 +512,7 @@ class Sysent:
         argument from the buffer's size; a UIO_OUT buffer sized by its converted length argument;
         a STRUCT_OUT argument is a system-space `StructOut`.
         """
-        return self.python_builder(arch)(values)
+        return self.python_builder(arch)(*values)
 
     def uap_from_python(self, arch: Arch, values: dict[str, Any]) -> SimpleNamespace:
         """Build the uap from a Python caller's values by Python parameter name (see
@@ -612,6 +612,20 @@ class SysentTable:
         if number in self.by_number:
             return self.by_number[number].name
         return self.nosys.get(number, f"nosys_{number}")
+
+
+_BUILDERS: dict[tuple[int, int], dict[int, Callable[..., SimpleNamespace]]] = {}
+
+
+def python_builders(table: SysentTable, arch: Arch) -> dict[int, Callable[..., SimpleNamespace]]:
+    """Every entry's `python_builder` for `arch`, by number: what a Python-facing object (a
+    `Process`) looks its calls up in, once per call, without hashing anything but an int."""
+    key = (id(table), id(arch))
+    builders = _BUILDERS.get(key)
+    if builders is None:
+        builders = {e.number: e.python_builder(arch) for e in table}
+        _BUILDERS[key] = builders
+    return builders
 
 
 def dispatch(td: Any, entry: Sysent, uap: Any) -> int:
