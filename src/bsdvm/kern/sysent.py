@@ -29,6 +29,7 @@ import enum
 import errno
 import operator
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -106,6 +107,13 @@ class CType:
     def from_register(self, value: int, arch: Arch) -> int:
         """A register's raw value as this C type (truncated and sign-extended as the ABI does)."""
         return self._c_value(value, self.width(arch))
+
+    def identity_range(self, arch: Arch) -> tuple[int, int]:
+        """The ints (lo, hi inclusive) that are their own C value in this type on `arch`."""
+        width = self.width(arch)
+        if self.signed:
+            return -(1 << (width - 1)), (1 << (width - 1)) - 1
+        return 0, (1 << width) - 1
 
     def python_converter(self, arch: Arch) -> Callable[[Any], int]:
         """`from_python` for one arch, with the width's bounds computed once (the per-call path)."""
@@ -469,19 +477,27 @@ class Sysent:
         for i, a in enumerate(pargs):
             kind = a.ctype.kind
             if kind is Kind.INTEGER:
+                # an int already in the C type's own range is its own C value: no call for it
+                lo, hi = a.ctype.identity_range(arch)
                 env[f"c{i}"] = a.ctype.python_converter(arch)
-                lines.append(f"    a{i} = c{i}(v{i})")
+                lines.append(f"    a{i} = v{i} if type(v{i}) is int and {lo} <= v{i} <= {hi} "
+                             f"else c{i}(v{i})")
             elif kind is Kind.PATH:
                 lines.append(f"    a{i} = _path(v{i})")
             else:                                               # UIO_IN: the caller's bytes
-                lines.append(f"    b{i} = bytes(_mv(v{i}))")          # Uio.sys_in, inline
+                # Uio.sys_in, inline: bytes are immutable, so they are kept; anything else is copied
+                lines.append(f"    b{i} = v{i} if type(v{i}) is bytes else bytes(_mv(v{i}))")
                 lines.append(f"    a{i} = _Uio(_SYS, _WR, len(b{i}), sysbuf=b{i})")
             fields[a.name] = f"a{i}"
         for j, a in enumerate(self.args):                       # what the caller does not pass
             kind = a.ctype.kind
             if kind is Kind.UIO_IN and a.length_arg:
-                env[f"n{j}"] = self._arg(a.length_arg).ctype.python_converter(arch)
-                fields[a.length_arg] = f"n{j}({fields[a.name]}.resid)"
+                length = self._arg(a.length_arg).ctype
+                env[f"n{j}"] = length.python_converter(arch)
+                if length.identity_range(arch)[1] >= sys.maxsize:   # every bytes object's size fits
+                    fields[a.length_arg] = f"{fields[a.name]}.resid"
+                else:
+                    fields[a.length_arg] = f"n{j}({fields[a.name]}.resid)"
         for a in self.args:
             kind = a.ctype.kind
             if kind is Kind.UIO_OUT:
