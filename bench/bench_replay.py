@@ -61,7 +61,8 @@ def main():
     print(f"calls            {s['calls_replayed']}")
     print(f"parse            {t1 - t0:.2f} s  ({(t1 - t0) / n * 1e6:.1f} us/call)")
     print(f"replay           {t2 - t1:.2f} s  ({(t2 - t1) / n * 1e6:.1f} us/call)")
-    print(f"agreement rate   {100 * s['agreement_rate']:.2f} %  {s['disagreements_by_reason']}")
+    print(f"verdicts         {s['unexplained']} unexplained, {s['by_design']} by design, "
+          f"{s['agreements']} agree  {s['disagreements_by_reason']}")
     print(f"peak mapped      {s['peak_mapped'] / 2**20:.1f} MiB")
 
 

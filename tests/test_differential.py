@@ -11,10 +11,10 @@ bytes read back, the residency bits and the file at the end must agree.  Address
 side's first mmap makes a reservation and every other address is an offset in it.
 
 The differences FreeBSD 7 has by design are listed, with the spec rule behind each, in ONE table:
-docs/differences.md.  KNOWN below mirrors its `id` column (the test parses the document and checks
-they agree); a difference outside it fails the test.  Where a tolerated difference leaves the two
-systems in different states, the test brings bsdvm to the host's state (the table's "resync" column)
-or stops comparing the bytes concerned.
+bsdvm.compat.differences, from which docs/differences.md is generated.  KNOWN below is the set of its
+rows this test generates (the test checks the document is not stale); a difference outside it fails the
+test.  Where a tolerated difference leaves the two systems in different states, the test brings bsdvm
+to the host's state (the table's "resync" column) or stops comparing the bytes concerned.
 
 A small model of the host's state (Shadow) drives the generator (so that, e.g., no mlock is generated
 over PROT_NONE memory, see the table's "not generated" note) and predicts the host's errno; the host's
@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bsdvm import Kernel, MemoryFault, mman
+from bsdvm.compat.differences import DIFFERENCES, differential_ids, render_markdown
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the differential test runs against a Linux host kernel")
@@ -60,12 +61,9 @@ ADVICE = (mman.MADV_NORMAL, mman.MADV_RANDOM, mman.MADV_SEQUENTIAL, mman.MADV_WI
           mman.MADV_DONTNEED)              # the same numbers on Linux
 KINDS = ("ap", "as", "fs", "fp")          # anon private/shared, file shared/private
 
-# mirrors the id column of docs/differences.md (checked by test_differences_table_matches_doc)
-KNOWN = {
-    "MMAP-LEN0", "MUNMAP-HOLE", "MPROTECT-HOLE", "MADVISE-HOLE", "MSYNC-HOLE", "MSYNC-LEN0",
-    "MINCORE-LEN0", "MLOCK-LEN0", "MLOCK-HOLE", "UNALIGNED", "DONTNEED", "DONTNEED-LOCKED",
-    "WIRED-COW-WRITE", "MINCORE-FILE", "MINCORE-FILL", "HINT-PLACEMENT", "FAULT-SIGNAL",
-}
+# the differences this test tolerates: the rows of the one rule table that it generates (docs/differences.md
+# is generated from the same table; test_differences_table_matches_doc checks it is not stale)
+KNOWN = differential_ids()
 
 STATS = {"sequences": 0, "calls": 0, "host_calls": 0, "resync_calls": 0, "tolerated": Counter()}
 
@@ -752,7 +750,9 @@ def test_differences_table_matches_doc():
     with open(DOC) as f:
         text = f.read()
     ids = set(re.findall(r"^\| ([A-Z][A-Z0-9-]+) \|", text, re.M))
-    assert ids == KNOWN, (ids ^ KNOWN)
+    assert ids == {d.id for d in DIFFERENCES}, (ids ^ {d.id for d in DIFFERENCES})
+    assert KNOWN <= ids and KNOWN
+    assert text == render_markdown(), "docs/differences.md is stale: python -m bsdvm.compat.differences"
 
 
 N_SEQ = max(400, settings.default.max_examples * 2)

@@ -54,6 +54,30 @@ def _int_arg(name: str, value, lo: int, hi: int | None = None) -> int:
     return value
 
 
+# sysctl -d descriptions of the vm.stats.vm counters (what each counts in this model)
+VM_STATS_DESCRIPTIONS = {
+    "v_vm_faults": "address memory faults", "v_cow_faults": "copy-on-write faults",
+    "v_cow_optim": "optimized copy-on-write faults (the page moved, not copied)",
+    "v_zfod": "pages zero-filled on demand", "v_ozfod": "optimized zero-fill pages",
+    "v_swapin": "swap pager pageins", "v_swapout": "swap pager pageouts",
+    "v_swappgsin": "swap pages swapped in", "v_swappgsout": "swap pages swapped out",
+    "v_vnodein": "vnode pager pageins", "v_vnodeout": "vnode pager pageouts",
+    "v_vnodepgsin": "vnode pages paged in", "v_vnodepgsout": "vnode pages paged out",
+    "v_intrans": "in-transit page blocking", "v_reactivated": "pages reactivated from the inactive queue",
+    "v_pdwakeups": "page daemon wakeups", "v_pdpages": "pages examined by the page daemon",
+    "v_tcached": "total pages cached", "v_dfree": "pages freed by the page daemon",
+    "v_pfree": "pages freed by exiting processes", "v_tfree": "total pages freed",
+    "v_forks": "fork() calls", "v_forkpages": "VM pages affected by fork()",
+    "v_kthreads": "kernel threads created", "v_prefault": "pages entered at map time (prefault)",
+    "v_page_size": "page size in bytes", "v_page_count": "total number of pages in the system",
+    "v_free_count": "free pages", "v_wire_count": "wired pages", "v_active_count": "active pages",
+    "v_inactive_count": "inactive pages", "v_cache_count": "pages in the cache queue",
+}
+
+# the smallest physical memory the model boots with (the page daemon's and the kernel's reserves)
+MIN_PHYSMEM = 256 * 1024
+
+
 def compute_vm_kmem_size(a: arch_mod.Arch, physpages: int) -> int:
     """PAGE-8, with FreeBSD 7's maxusers/nmbclusters autosizing."""
     maxusers = max(32, min(384, physpages // (2 * 1024 * 1024 // PAGE_SIZE)))
@@ -100,7 +124,7 @@ class Kernel:
         # -- validate everything first: nothing on the host exists yet --------------------------
         arch_profile = arch_mod.get(arch)
         npages = arch_mod.parse_size(physmem) // PAGE_SIZE
-        if npages < 64:
+        if npages < MIN_PHYSMEM // PAGE_SIZE:
             raise ValueError("physmem must be at least 256 KiB")
         swap_bytes = arch_mod.parse_size(swap)
         if kernel_wired_pages is None:
@@ -202,23 +226,32 @@ class Kernel:
                 setattr(self, name, v)
             return get, set_
 
-        s.register("vm.max_proc_mmap", *attr("max_proc_mmap"), description="max entries per map")
-        s.register("vm.max_wired", *attr("vm_page_max_wired"), description="vm_page_max_wired")
-        s.register("vm.old_msync", *attr("old_msync"))
-        s.register("vm.kmem_size", lambda: self.vm_kmem_size)
-        s.register("kern.sgrowsiz", *attr("sgrowsiz"))
-        s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"))
+        s.register("vm.max_proc_mmap", *attr("max_proc_mmap"),
+                   description="max entries per map (mmap fails with ENOMEM at this many)")
+        s.register("vm.max_wired", *attr("vm_page_max_wired"),
+                   description="system-wide limit on wired pages (vm_page_max_wired)")
+        s.register("vm.old_msync", *attr("old_msync"),
+                   description="use the old (pre-4.0) msync behaviour, invalidating on MS_INVALIDATE")
+        s.register("vm.kmem_size", lambda: self.vm_kmem_size, description="size of the kernel memory map")
+        s.register("kern.sgrowsiz", *attr("sgrowsiz"), description="amount a stack grows by at a time")
+        s.register("machdep.prot_fault_translation", *attr("prot_fault_translation"),
+                   description="signal for a protection fault: 0 by binary age, 1 SIGBUS, 2 SIGSEGV")
         def set_suser(v):
             self.suser_enabled = bool(v)
             self.vfs.suser_enabled = bool(v)
-        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser)
-        s.register("hw.pagesize", lambda: PAGE_SIZE)
-        s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE)
-        s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE)
-        s.register("vm.swap_reserved", lambda: self.swap.used * PAGE_SIZE)
-        s.register("vm.stats.vm.v_swap_used", lambda: self.swap.used)
+        s.register("security.bsd.suser_enabled", lambda: int(self.suser_enabled), set_suser,
+                   description="processes with uid 0 have privilege")
+        s.register("hw.pagesize", lambda: PAGE_SIZE, description="system memory page size")
+        s.register("hw.physmem", lambda: self.phys.npages * PAGE_SIZE, description="physical memory")
+        s.register("vm.swap_total", lambda: self.swap.nblocks * PAGE_SIZE,
+                   description="total swap space, in bytes")
+        s.register("vm.swap_reserved", lambda: self.swap.used * PAGE_SIZE,
+                   description="swap space in use, in bytes")
+        s.register("vm.stats.vm.v_swap_used", lambda: self.swap.used,
+                   description="swap blocks (pages) in use")
         for name in self.phys.stats():
-            s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]))
+            s.register("vm.stats.vm." + name, (lambda n=name: self.phys.stats()[n]),
+                       description=VM_STATS_DESCRIPTIONS.get(name, ""))
 
     def sysctl(self, name: str, value=None):
         """Read sysctl `name` (value None) or set it to `value` (returns None).

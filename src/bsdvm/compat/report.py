@@ -1,10 +1,13 @@
 """The HTML report of a replay (`bsdvm replay TRACE --report out.html`): one self-contained file,
 matplotlib figures embedded as base64 PNG data URIs, no external resources.
 
-Sections: summary; the address-space layout at the end (the main traced process's entries in
-address order, bar length the entry size on a log scale, colour the protection, hatching the
-object type); mapped and resident size over the trace; page faults and page-outs over the trace;
-disagreements by reason and every disagreeing call; the Linux bits not honoured.
+Sections: the verdict first (calls that differ without explanation, calls that differ by design, calls
+that agree), the differences without explanation by reason, the by-design ones with their
+docs/differences.md ids and FreeBSD 7 rules, the trace lines that were not recognised; then the
+summary; the address-space layout at the end (the main traced process's entries in address order, bar
+length the entry size on a log scale, colour the protection, hatching the object type); mapped and
+resident size over the trace; page faults and page-outs over the trace; disagreements by reason and
+every disagreeing call (unexplained first); the Linux bits not honoured.
 """
 from __future__ import annotations
 
@@ -101,9 +104,8 @@ def build_report(result, title: str = "replay", arch: str = "amd64",
                              "count", "faults and page-outs (cumulative)"))),
     ]
     summary_rows = [
-        ("memory calls replayed", s["calls_replayed"]), ("agreements", s["agreements"]),
-        ("disagreements", s["disagreements"]),
-        ("agreement rate", f"{100 * s['agreement_rate']:.2f} %"),
+        ("memory calls replayed", s["calls_replayed"]),
+        ("agreement rate (agree only)", f"{100 * s['agreement_rate']:.2f} %"),
         ("skipped", sum(s["skipped"].values())), ("model processes", s["model_processes"]),
         ("stand-in regions", s["standins"]), ("stand-in files", s["standin_files"]),
         ("host files copied", s["files_copied"]), ("relocated MAP_FIXED", s["relocated"]),
@@ -111,7 +113,12 @@ def build_report(result, title: str = "replay", arch: str = "amd64",
         ("peak mapped (bytes)", s["peak_mapped"]), ("peak resident (bytes)", s["peak_resident"]),
         ("architecture", arch),
     ]
-    dis = [o for o in result.outcomes if o.status == "disagree"]
+    dis = sorted((o for o in result.outcomes if o.disagrees),
+                 key=lambda o: (str(o.status) != "differ-unexplained", o.seq))
+    n = s["calls_replayed"]
+
+    def share(x: int) -> str:
+        return f"{100 * x / n:.1f} %" if n else "-"
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>bsdvm replay: {html.escape(title)}</title>",
@@ -119,10 +126,37 @@ def build_report(result, title: str = "replay", arch: str = "amd64",
         "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
         "th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"
-        "code,pre{font-size:12px}</style></head><body>",
+        "code,pre{font-size:12px}.verdict td{font-size:18px}.bad{color:#b71c1c;font-weight:bold}"
+        "</style></head><body>",
         f"<h1>bsdvm replay: {html.escape(title)}</h1>",
-        "<h2>Summary</h2>", _table(("", "value"), summary_rows),
+        "<h2>Verdict</h2>",
+        f"<p id='unexplained' class='{'bad' if s['unexplained'] else ''}'>"
+        f"{s['unexplained']} of {n} calls differ without explanation (a model bug or an unknown).</p>",
+        "<table class='verdict'><thead><tr><th>verdict</th><th>calls</th><th>share</th></tr></thead>"
+        "<tbody>"
+        + "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{share(b)}</td></tr>" for a, b in (
+            ("differ without explanation", s["unexplained"]),
+            ("differ by design (FreeBSD 7 rules)", s["by_design"]),
+            ("agree", s["agreements"])))
+        + "</tbody></table>",
     ]
+    if s["unexplained_by_reason"]:
+        parts.append("<h2>Differences without explanation</h2>")
+        parts.append(_table(("reason", "calls", "example"),
+                            [(cls, c, (s["disagreement_examples"].get(cls) or [{}])[0].get("reason"))
+                             for cls, c in s["unexplained_by_reason"].items()]))
+    if s["by_design_by_difference"]:
+        parts.append("<h2>Differences by design (docs/differences.md)</h2>")
+        parts.append(_table(("id", "calls", "FreeBSD 7 rule", "example"),
+                            [(did, row["calls"], row["rule"], row["example"])
+                             for did, row in s["by_design_by_difference"].items()]))
+    unparsed = s.get("unparsed_lines") or {}
+    if unparsed.get("count"):
+        parts.append("<h2>Lines not recognised</h2>")
+        parts.append(f"<p>{unparsed['count']} lines of the trace are not {html.escape(str(s.get('format')))} "
+                     "records and were skipped; the first ones:</p>")
+        parts.append(_table(("line", "text"), [(u["line"], u["text"]) for u in unparsed["first"]]))
+    parts += ["<h2>Summary</h2>", _table(("", "value"), summary_rows)]
     for caption, b64 in images:
         parts.append(f"<h2>{html.escape(caption)}</h2>")
         parts.append(f"<img alt='{html.escape(caption)}' src='data:image/png;base64,{b64}'>")
@@ -133,8 +167,10 @@ def build_report(result, title: str = "replay", arch: str = "amd64",
                  if dis else "<p>none: every replayed call agreed.</p>")
     if dis:
         parts.append(f"<h2>Disagreeing calls ({len(dis)})</h2>")
-        parts.append(_table(("line", "pid", "call", "trace", "model", "reason", "notes"),
-                            [(o.rec.lineno, o.rec.pid, o.call_text(), o.trace, o.model,
+        parts.append(_table(("line", "pid", "call", "trace", "model", "verdict", "difference",
+                             "reason", "notes"),
+                            [(o.rec.lineno, o.rec.pid, o.call_text(), o.trace, o.model, o.status,
+                              o.reason.difference.id if o.reason and o.reason.difference else "-",
                               o.reason, "; ".join(o.notes)) for o in dis[:max_rows]]))
     if s["skipped"]:
         parts.append("<h2>Skipped</h2>")

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import mman
 from . import linux as L
 
-__all__ = ["Record", "parse_strace", "parse_kdump", "parse_text", "parse_file", "detect_format"]
+__all__ = ["Record", "ParsedTrace", "FORMATS", "parse_strace", "parse_kdump", "parse_text", "parse_file",
+           "read_trace", "detect_format"]
 
 
 class Record:
@@ -403,8 +405,11 @@ def _strace_complete(pid, name, body, lineno, raw, info) -> Record:
     return rec
 
 
-def parse_strace(lines, keep_raw: bool = True) -> list[Record]:
-    """Parse strace output (an iterable of lines) into records, in trace order."""
+def parse_strace(lines, keep_raw: bool = True,
+                 unparsed: list[tuple[int, str]] | None = None) -> list[Record]:
+    """Parse strace output (an iterable of lines) into records, in trace order.  Lines that are no
+    strace record (program output, garbage) are skipped; with `unparsed`, each is appended to it as
+    (line number, text)."""
     out: list[Record] = []
     pending: dict = {}          # pid -> (name, text after '(', first lineno)
     for lineno, raw in enumerate(lines, 1):
@@ -476,7 +481,9 @@ def parse_strace(lines, keep_raw: bool = True) -> list[Record]:
             continue
         m2 = _ST_CALL.match(body)
         if not m2:
-            continue                                  # program output or unknown noise
+            if unparsed is not None:                  # program output or unknown noise
+                unparsed.append((lineno, line))
+            continue
         name, rest = m2.group(1), m2.group(2)
         if rest.endswith(_UNFINISHED):
             pending[pid] = (name, rest[:-len(_UNFINISHED)], lineno)
@@ -539,15 +546,20 @@ def _kd_finish(rec: Record, toks: list[str]) -> None:
             rec.args[k] = v - (1 << 32)
 
 
-def parse_kdump(lines, keep_raw: bool = True) -> list[Record]:
-    """Parse kdump output into records."""
+def parse_kdump(lines, keep_raw: bool = True,
+                unparsed: list[tuple[int, str]] | None = None) -> list[Record]:
+    """Parse kdump output into records.  A line that is no kdump record and not an indented
+    continuation of a NAMI/GIO dump is skipped; with `unparsed`, it is appended to it as (line
+    number, text)."""
     out: list[Record] = []
     pending: dict = {}          # (pid, tid) -> Record awaiting its RET
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\n")
         m = _KD_LINE.match(line)
         if not m:
-            # continuation of a NAMI/GIO dump or noise
+            # continuation of a NAMI/GIO dump (indented), or noise
+            if unparsed is not None and line.strip() and not line[:1].isspace():
+                unparsed.append((lineno, line))
             continue
         pid = int(m.group("pid"))
         key = (pid, m.group("tid"))
@@ -649,8 +661,56 @@ def parse_text(text: str, fmt: str = "auto") -> list[Record]:
 
 
 def parse_file(path, fmt: str = "auto", keep_raw: bool = True) -> list[Record]:
+    """The records of the trace file at `path` (see read_trace for what else is known)."""
+    return read_trace(path, fmt, keep_raw).records
+
+
+@dataclass
+class ParsedTrace:
+    """A trace file read: its records, the format that read it, the formats tried, its number of
+    lines, and the lines no parser recognised (line number, text)."""
+
+    records: list[Record]
+    format: str
+    formats_tried: tuple[str, ...]
+    lines: int
+    unparsed: list[tuple[int, str]] = field(default_factory=list)
+
+
+FORMATS = ("strace", "kdump")
+
+
+def read_trace(path, fmt: str = "auto", keep_raw: bool = True) -> ParsedTrace:
+    """Read the trace file at `path` as `fmt` ("strace", "kdump", or "auto": the detected format,
+    then the other one when the detected one finds no record).
+
+    Returns:
+        a ParsedTrace; its `records` is empty when no format recognised any record.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: `fmt` is not a known format.
+    """
+    if fmt not in ("auto", *FORMATS):
+        raise ValueError(f"unknown trace format {fmt!r}; choose auto, {', '.join(FORMATS)}")
     with open(os.fspath(path), encoding="utf-8", errors="replace") as f:
         lines = f.readlines()
+    order = [fmt] if fmt != "auto" else [detect_format(lines)]
     if fmt == "auto":
-        fmt = detect_format(lines)
-    return parse_kdump(lines, keep_raw) if fmt == "kdump" else parse_strace(lines, keep_raw)
+        order += [x for x in FORMATS if x not in order]
+    tried: list[str] = []
+    best: ParsedTrace | None = None
+    for name in order:
+        tried.append(name)
+        unparsed: list[tuple[int, str]] = []
+        parser = parse_kdump if name == "kdump" else parse_strace
+        recs = parser(lines, keep_raw, unparsed)
+        got = ParsedTrace(recs, name, (), len(lines), unparsed)
+        if best is None:
+            best = got
+        if recs:
+            best = got
+            break
+    assert best is not None
+    best.formats_tried = tuple(tried)
+    return best

@@ -1056,14 +1056,34 @@ def _pmap_copy(dst_map: VmMap, src_map: VmMap, dst_addr: int, length: int, src_a
                        kernel.phys.free_count, pd.free_reserved if pd is not None else 0)
 
 
+def _vmspace_map_entry_forked(vm1: Vmspace, vm2: Vmspace, entry: VmMapEntry) -> None:
+    """vmspace_map_entry_forked (FORK-4): account an entry the child received.  It adds to the
+    map's size; a GROWS_DOWN/GROWS_UP entry adds its pages to vm_ssize (after the stack grew
+    down only the newest piece carries the flag); one starting inside the parent's data segment
+    adds its pages within that segment to vm_dsize, inside the text segment to vm_tsize.
+    Entries are page-aligned, so btoc() is atop()."""
+    size = entry.end - entry.start
+    vm2.vm_map.size += size
+    data_end = vm1.vm_daddr + vm1.vm_dsize * PAGE_SIZE
+    text_end = vm1.vm_taddr + vm1.vm_tsize * PAGE_SIZE
+    if entry.eflags & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_GROWS_UP):
+        vm2.vm_ssize += atop(size)
+    elif vm1.vm_daddr <= entry.start < data_end:
+        vm2.vm_dsize += atop(min(entry.end, data_end) - entry.start)
+    elif vm1.vm_taddr <= entry.start < text_end:
+        vm2.vm_tsize += atop(min(entry.end, text_end) - entry.start)
+
+
 def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
     old_map = vm1.vm_map
     kernel = old_map.kernel
     old_map.lock()
     vm2 = Vmspace(kernel, old_map.min_offset, old_map.max_offset)
-    # FreeBSD bcopy()s vm_startcopy..vm_endcopy: the segment sizes and addresses come along as is
-    for f in ("vm_swrss", "vm_tsize", "vm_dsize", "vm_ssize", "vm_taddr", "vm_daddr", "vm_maxsaddr"):
-        setattr(vm2, f, getattr(vm1, f))
+    # 7.x copies only the segment addresses; the sizes start at 0 (vmspace_alloc) and are
+    # recomputed from the entries the child receives (vmspace_map_entry_forked, FORK-4)
+    vm2.vm_taddr = vm1.vm_taddr
+    vm2.vm_daddr = vm1.vm_daddr
+    vm2.vm_maxsaddr = vm1.vm_maxsaddr
     new_map = vm2.vm_map
     new_map.timestamp = 1
     for old in list(old_map.entries()):
@@ -1095,12 +1115,12 @@ def vmspace_fork(vm1: Vmspace) -> Vmspace | None:
             new.offset = old.offset
             new.eflags = old.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION)
             new_map.entry_link(new_map.header.prev, new)
-            new_map.size += new.end - new.start
+            _vmspace_map_entry_forked(vm1, vm2, new)
             _pmap_copy(new_map, old_map, new.start, old.end - old.start, old.start)
         else:
             new.object = None
             new_map.entry_link(new_map.header.prev, new)
-            new_map.size += new.end - new.start
+            _vmspace_map_entry_forked(vm1, vm2, new)
             if _copy_entry(old_map, new_map, old, new) != KERN_SUCCESS:
                 vmspace_free(vm2)           # fork1: vmspace_fork failed -> ENOMEM
                 return None

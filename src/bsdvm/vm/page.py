@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from collections import OrderedDict
 from typing import Any
 
 from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
@@ -109,7 +110,9 @@ class PhysMem:
         self._host_address: int | None = None
         self.user_wire_count = 0                # managed pages with wire_count > 0
         self.active: dict[Any, None] = {}       # page -> None, in LRU order
-        self.inactive: dict[Any, None] = {}
+        # head (first) to tail; the page daemon scans from the head.  Ordered so that
+        # _vm_page_deactivate(m, athead) can insert at the head in O(1).
+        self.inactive: OrderedDict[VmPage, None] = OrderedDict()
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
         self.pagedaemon: Any = None             # set by the kernel: called when memory runs short
@@ -198,20 +201,27 @@ class PhysMem:
         if m.act_count < ACT_INIT:
             m.act_count = ACT_INIT
 
-    def deactivate(self, m: VmPage) -> None:
+    def deactivate(self, m: VmPage, athead: bool = False) -> None:
+        """_vm_page_deactivate: move m to the inactive queue's tail (LRU order), or to its head
+        when `athead` ("as if it were placed in the cache": the page daemon reaches it first).
+        A page already inactive stays where it is."""
         if m.flags & PG_FICTITIOUS or m.wire_count or m.queue == PQ_INACTIVE:
             return
         self._dequeue(m)
         m.queue = PQ_INACTIVE
         self.inactive[m] = None
+        if athead:
+            self.inactive.move_to_end(m, last=False)
 
     def dontneed(self, m: VmPage) -> None:
-        """vm_page_dontneed (PAGE-6): never frees, never zeroes.  A call counter decides: the
-        calls whose count has bits 4..8 all clear (the first 15, then 16 of every 512: one in
-        32), and every call on a page already inactive, leave the page alone but for aging it;
-        the others clear its reference bits (PG_REFERENCED and every translation's A bit: the
-        page daemon would otherwise reactivate it) and deactivate it.  (FreeBSD puts a clean
-        page at the head of the inactive queue 28 times in 32; the model always uses the tail.)"""
+        """vm_page_dontneed (PAGE-6, 7.x's vm_page.c): never frees, never zeroes.  A call counter
+        decides: the calls whose count has bits 4..8 all clear (the first 15, then 16 of every
+        512: one in 32), and every call on a page already inactive, leave the page alone but for
+        aging it; the others clear its reference bits (PG_REFERENCED and every translation's A
+        bit: the page daemon would otherwise reactivate it), fold a set M bit into `dirty`, and
+        deactivate it -- a dirty page, and a clean one on the calls whose count has bits 4..6
+        clear (3 in 32), at the tail of the inactive queue; the other clean pages (28 in 32) at
+        its head, where the page daemon reclaims them first."""
         from .pmap import pmap_clear_reference, pmap_is_modified
         self.dnweight += 1
         dnw = self.dnweight
@@ -221,9 +231,9 @@ class PhysMem:
             return
         m.flags &= ~PG_REFERENCED
         pmap_clear_reference(m)
-        if not m.dirty and pmap_is_modified(m):        # vm_page_test_dirty
+        if not m.dirty and pmap_is_modified(m):
             m.dirty = True
-        self.deactivate(m)
+        self.deactivate(m, athead=not m.dirty and (dnw & 0x0070) != 0)
 
     def wire(self, m: VmPage) -> None:
         """vm_page_wire (PAGE-3)."""

@@ -202,14 +202,25 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
               free_count: int, free_reserved: int) -> None:
     """PMAP-10 (amd64): at fork, copy the source's translations of managed pages into the
     (empty) destination range, without the W, M and A bits.  Advisory: nothing is copied when the
-    addresses differ, or once free memory is below v_free_reserved."""
+    addresses differ, or once free memory is below v_free_reserved.  Within one page-table page
+    (2 MB) the copy stops as soon as the destination's page-table page holds as many translations
+    as the source's (`dstmpte->wire_count >= srcmpte->wire_count`): translations the destination
+    got otherwise -- vm_fault_copy_entry's copies of wired pages the source has no translation
+    for -- cut the copy short, and the child faults on the pages left over."""
     if dst_addr != src_addr or free_count < free_reserved:
         return
+    skip_ptp = -1                           # a page-table page whose copy has stopped
     for vpn in src._vpns(src_addr, src_addr + length):
-        pte = src.ptes[vpn]
-        if pte.page.flags & PG_FICTITIOUS or vpn in dst.ptes:
+        ptp = vpn >> 9
+        if ptp == skip_ptp:
             continue
-        dst._insert(vpn, Pte(pte.page, pte.prot, False))
+        pte = src.ptes[vpn]
+        if pte.page.flags & PG_FICTITIOUS:
+            continue                        # only managed pages are copied
+        if vpn not in dst.ptes:
+            dst._insert(vpn, Pte(pte.page, pte.prot, False))
+        if dst.ptp.get(ptp, 0) >= src.ptp[ptp]:
+            skip_ptp = ptp
 
 
 def pmap_ts_referenced(m) -> int:
