@@ -13,7 +13,8 @@ from bsdvm.arch import AMD64, I386
 from bsdvm.kern import descrip
 from bsdvm.kern.init_sysent import freebsd_sysent
 from bsdvm.kern.sysent import dispatch
-from bsdvm.kern.vfs_syscalls import encode_stat
+from bsdvm.kern import vfs_syscalls
+from bsdvm.kern.vfs_syscalls import encode_stat, oflags_from_host, oflags_to_vfs
 
 PG = 4096
 RW = mman.PROT_READ | mman.PROT_WRITE
@@ -69,7 +70,8 @@ def test_cpu_read_write_through_user_buffers_and_efault(kp):
     k, p = kp
     buf = p.mmap(0, PG, RW, mman.MAP_ANON | mman.MAP_PRIVATE)
     p.mem_write(buf, b"/cpu.txt\0hello")
-    err, fd = cpu_call(p, "open", buf, os.O_RDWR | os.O_CREAT, 0o600)
+    # a CPU passes FreeBSD's O_* values (O_CREAT is 0x200 there, 0o100 on Linux)
+    err, fd = cpu_call(p, "open", buf, vfs_syscalls.O_RDWR | vfs_syscalls.O_CREAT, 0o600)
     assert err == 0
     assert cpu_call(p, "write", fd, buf + 9, 5) == (0, 5)
     assert cpu_call(p, "lseek", fd, 0, 0) == (0, 0)
@@ -105,3 +107,10 @@ def test_struct_stat_is_120_bytes_on_amd64_and_96_on_i386(kp):
     sb = p.stat("/")
     assert len(encode_stat(sb, AMD64)) == 120
     assert len(encode_stat(sb, I386)) == 96
+
+
+def test_python_open_flags_are_the_hosts_and_the_kernels_are_freebsds():
+    for host in (os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, os.O_RDWR | os.O_APPEND,
+                 os.O_RDWR | os.O_TRUNC | os.O_NOFOLLOW, os.O_RDONLY | os.O_DIRECTORY, 3):
+        assert oflags_to_vfs(oflags_from_host(host)) == host
+    assert oflags_from_host(os.O_RDWR | os.O_CREAT) == vfs_syscalls.O_RDWR | vfs_syscalls.O_CREAT

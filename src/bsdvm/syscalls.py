@@ -736,7 +736,8 @@ class SyscallMethods(abc.ABC):
 
         Args:
             path: a path in the model's name space (str, bytes or PathLike) (C const char *).
-            flags: os.O_* flags (the host's values: O_RDONLY, O_RDWR, O_CREAT, ...) (C int).
+            flags: os.O_* flags, the host's values (O_RDONLY, O_RDWR, O_CREAT, ...); the kernel takes
+                   FreeBSD's, translated from them (C int).
             mode: the permission bits of a created file (C int).
 
         Returns:

@@ -186,8 +186,9 @@ _FILES: list[Sysent] = [
                    (EPERM, "an append-only file written elsewhere than at its end"),
                    (EROFS, "a read-only file system"), (EFAULT, "the buffer is not readable user "
                                                                 "memory (a CPU's call)"), _E_HOST)),
-    Sysent(5, "open", (_PATHA, Arg("flags", INT, default=0,
-                                   doc="os.O_* flags (the host's values: O_RDONLY, O_RDWR, O_CREAT, ...)"),
+    Sysent(5, "open", (_PATHA, Arg("flags", INT, default=0, from_host=vfs_syscalls.oflags_from_host,
+                                   doc="os.O_* flags, the host's values (O_RDONLY, O_RDWR, O_CREAT, "
+                                       "...); the kernel takes FreeBSD's, translated from them"),
                        Arg("mode", INT, default=0o666, doc="the permission bits of a created file")),
            vfs_syscalls.open, returns=Result.RETVAL, returns_doc="the new descriptor (the lowest free)",
            rules=("FD-2",),

@@ -179,6 +179,9 @@ class Arg:
     py: str | None = None
     default: Any = REQUIRED
     doc: str = ""
+    # INTEGER only: maps a Python caller's (already C-converted) value to the kernel's, where the
+    # public API takes the host's constants (open's os.O_* flags) and the kernel FreeBSD's
+    from_host: Callable[[int], int] | None = None
 
     @property
     def py_name(self) -> str:
@@ -482,6 +485,9 @@ class Sysent:
                 env[f"c{i}"] = a.ctype.python_converter(arch)
                 lines.append(f"    a{i} = v{i} if type(v{i}) is int and {lo} <= v{i} <= {hi} "
                              f"else c{i}(v{i})")
+                if a.from_host is not None:
+                    env[f"h{i}"] = a.from_host
+                    lines.append(f"    a{i} = h{i}(a{i})")
             elif kind is Kind.PATH:
                 lines.append(f"    a{i} = _path(v{i})")
             else:                                               # UIO_IN: the caller's bytes

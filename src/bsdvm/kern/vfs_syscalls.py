@@ -3,9 +3,10 @@ open, unlink, chmod, chown, chflags, mkdir, symlink, revoke, stat, lseek and ftr
 user-visible `struct stat` of FreeBSD 7.
 
 Paths arrive as bytes (copied in from user memory, or a Python caller's path); the bodies name
-files in the model's name space through kern.vfs with the calling thread's credential.  `open`'s
-flags are the model's O_* values, which are the host's (Python's `os.O_*`): that is the public API's
-contract, and the Linux personality passes Linux values straight through on a Linux host.
+files in the model's name space through kern.vfs with the calling thread's credential.  `open`
+takes FreeBSD's O_* values, as a FreeBSD binary passes them; a Python caller passes the host's
+`os.O_*` (the public API's contract), which its uap builder maps with `oflags_from_host`, and the
+VFS speaks the host's values again (`oflags_to_vfs`).
 Invariants: a vnode or file held here is released on every path; an open whose descriptor cannot
 be allocated releases its vnode (no leak on EMFILE).
 May call: kern.vfs, kern.descrip, kern.sysent (StructOut).
@@ -24,6 +25,43 @@ if TYPE_CHECKING:
     from ..arch import Arch
 
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2      # sys/unistd.h (the same on every system bsdvm runs on)
+
+# sys/fcntl.h of FreeBSD 7 (O_DIRECTORY and O_CLOEXEC are later FreeBSD's; the Linux personality
+# maps its own onto them)
+O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE = 0x0000, 0x0001, 0x0002, 0x0003
+O_NONBLOCK = 0x0004
+O_APPEND = 0x0008
+O_NOFOLLOW = 0x0100
+O_CREAT = 0x0200
+O_TRUNC = 0x0400
+O_EXCL = 0x0800
+O_DIRECTORY = 0x00020000
+
+# the bits the VFS acts on, as (FreeBSD value, host value)
+_TO_VFS = ((O_NONBLOCK, os.O_NONBLOCK), (O_APPEND, os.O_APPEND), (O_NOFOLLOW, os.O_NOFOLLOW),
+           (O_CREAT, os.O_CREAT), (O_TRUNC, os.O_TRUNC), (O_EXCL, os.O_EXCL),
+           (O_DIRECTORY, os.O_DIRECTORY))
+
+
+def oflags_to_vfs(flags: int) -> int:
+    """FreeBSD open flags as the os.O_* values the VFS takes (bits it has no use for dropped)."""
+    out = {O_RDONLY: os.O_RDONLY, O_WRONLY: os.O_WRONLY, O_RDWR: os.O_RDWR}.get(
+        flags & O_ACCMODE, os.O_RDONLY | os.O_WRONLY | os.O_RDWR)     # 3: vn_open's EINVAL
+    for bsd, host in _TO_VFS:
+        if flags & bsd:
+            out |= host
+    return out
+
+
+def oflags_from_host(flags: int) -> int:
+    """A Python caller's os.O_* open flags as FreeBSD's (the access mode, 3 included, kept as is;
+    bits the model has no use for dropped)."""
+    acc = flags & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
+    out = {os.O_RDONLY: O_RDONLY, os.O_WRONLY: O_WRONLY, os.O_RDWR: O_RDWR}.get(acc, O_ACCMODE)
+    for bsd, host in _TO_VFS:
+        if flags & host:
+            out |= bsd
+    return out
 
 
 # -- struct stat (sys/stat.h of FreeBSD 7) ---------------------------------------------------------
@@ -64,10 +102,11 @@ def _vfs(td: Any) -> Any:
 def kern_open(td: Any, path: bytes, flags: int, mode: int) -> int:
     """vn_open the path and install a descriptor for it: td_retval[0] = the descriptor."""
     fdp = td.td_proc.p_fd
-    error, vp = _vfs(td).open(td.td_ucred, _path(path), flags, mode)
+    vflags = oflags_to_vfs(flags)
+    error, vp = _vfs(td).open(td.td_ucred, _path(path), vflags, mode)
     if error:
         return error
-    fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(flags), f_vnode=vp)
+    fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(vflags), f_vnode=vp)
     error, fd = fdp.falloc(fp)
     if error:
         descrip.fhold(fp)               # the only reference: dropping it vrele's the vnode
@@ -78,7 +117,7 @@ def kern_open(td: Any, path: bytes, flags: int, mode: int) -> int:
 
 
 def open(td: Any, uap: Any) -> int:
-    """open(char *path, int flags, int mode)."""
+    """open(char *path, int flags, int mode); flags are FreeBSD's O_* values."""
     return kern_open(td, uap.path, uap.flags, uap.mode)
 
 
