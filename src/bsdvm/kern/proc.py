@@ -43,7 +43,7 @@ class Proc:
         self.p_fd = fd
         self.p_flag = 0
         self.p_osrel = osrel
-        self.p_pptr = None
+        self.p_pptr: Proc | None = None
         self.td = Thread(self)
         vmspace.proc = self
 

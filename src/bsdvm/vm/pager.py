@@ -63,7 +63,7 @@ class SwapSpace:
             raise
         self._hiwat = 0                                      # blocks >= _hiwat were never used
         self._freed: list[int] = []                          # heap of free blocks < _hiwat
-        self.owner = {}                                      # block -> (object id, pindex)
+        self.owner: dict[int, tuple[int, int]] = {}          # block -> (object id, pindex)
 
     @property
     def used(self) -> int:
