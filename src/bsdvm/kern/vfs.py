@@ -409,7 +409,7 @@ class VFS:
     def _wrap(self, mount: Mount, model: tuple, lower: _Node) -> _Node:
         return _Node(mount, model, lower.vtype, lower=lower, key=(mount.mnt_id, lower.key), mkey=lower.mkey)
 
-    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, _Node | None]:
+    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, Any]:       # (0, _Node) or (errno, None)
         return mp.op.root(self, mp, depth)
 
     def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, Any]:   # (0, _Node) | (errno, None)

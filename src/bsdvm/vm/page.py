@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-from typing import Callable
 from collections import OrderedDict
-from typing import Any
+from typing import Callable
 
 from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
                     PQ_NONE)
