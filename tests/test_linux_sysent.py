@@ -438,7 +438,7 @@ def test_table_abi_over_the_native_table_answers_as_native_abi():
     """Replay's switch for kdump traces: TableABI(proc, freebsd_sysent) in place of NativeABI."""
     from bsdvm import mman
     from bsdvm.compat.linux.linux_abi import NativeABI, TableABI
-    freebsd_sysent = pytest.importorskip("bsdvm.kern.init_sysent").freebsd_sysent   # the table branch
+    from bsdvm.kern.init_sysent import freebsd_sysent
 
     def run(make_abi):
         with Kernel(physmem="32M", swap="16M") as k:

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import weakref
+from typing import Any
 
 from . import arch as arch_mod
 from .kern import devices, vfs
@@ -22,6 +23,7 @@ from .kern.lock import mtx
 from .kern.priv import PrivPolicy, Ucred
 from .kern.proc import Proc, default_limits, exec_image, new_vmspace, proc_exit, proc_fork
 from .kern.sysctl import Sysctl
+from .kern.sysent import GID_T, UID_T
 from .kern.descrip import FileDesc
 from .vm.mmap import vmmapentry_rsrc_init
 from .vm.page import PhysMem
@@ -117,6 +119,25 @@ def _tunable(name: str, doc: str) -> property:
 
 
 class Kernel:
+    """A booted model of a FreeBSD 7 system: physical memory, swap, pagers, the page daemon, the
+    VFS with devices and mounts, sysctl, MAC/hwpmc hooks, fail points and the process table.
+
+    Args:
+        arch: "amd64" (default) or "i386": the machine profile (word size, user address space,
+            maxdsiz/maxssiz, READ_IS_EXEC).
+        physmem, swap: sizes ("256M", "1G" or bytes) of physical memory and of the swap file.
+        root: the host directory behind the model's "/" (default: a fresh temporary directory,
+            removed by close()).
+        kernel_wired_pages: pages the kernel itself holds wired; swap_path: where the sparse swap
+            file lives; max_wired: vm.max_wired; pagedaemon: False to run without one.
+        host_root, rw: the VFS shows the host's / read-only, each host directory of `rw` writable
+            at its own path (`bsdvm exec`'s view).
+
+    Use as a context manager (or call close()): every process exits, dirty file pages are written
+    back and temporary files removed.  `spawn()` makes processes; every method is thread-safe
+    (one kernel lock, `giant`).
+    """
+
     vm_kmem_size = _tunable("vm_kmem_size", "vm.kmem_size: size of the kernel map")
     max_proc_mmap = _tunable("max_proc_mmap", "vm.max_proc_mmap: max entries per map")
     vm_page_max_wired = _tunable("vm_page_max_wired", "vm.max_wired: system-wide wired limit")
@@ -273,11 +294,11 @@ class Kernel:
     def _register_sysctls(self) -> None:
         s = self.sysctl_tree
 
-        def attr(name):
-            def get():
+        def attr(name: str) -> tuple[Any, Any]:
+            def get() -> Any:
                 return getattr(self, name)
 
-            def set_(v):
+            def set_(v: Any) -> None:
                 setattr(self, name, v)
             return get, set_
 
@@ -308,6 +329,11 @@ class Kernel:
                        description=VM_STATS_DESCRIPTIONS.get(name, ""))
 
     def sysctl(self, name: str, value=None):
+        """Read sysctl `name` (value None) or set it to `value` (returns None).
+
+        Raises OSError ENOENT for an unknown name, EPERM for a read-only one, EINVAL for a value
+        of the wrong type.
+        """
         with self.giant:
             if value is None:
                 err, v = self.sysctl_tree.get(name)
@@ -327,14 +353,26 @@ class Kernel:
 
     def spawn(self, uid: int = 0, gid: int = 0, groups=(), jail: str | None = None,
               osrel: int = 700055, text_pages: int = 16, data_pages: int = 16):
-        """A new process running a fresh exec image (text, data, main stack)."""
-        from .process import Process, _id_t
+        """A new process running a fresh exec image: text (r-x), data (rw-) and the grow-down main
+        stack reservation under USRSTACK.
+
+        Args:
+            uid, gid, groups: its credential (uid_t/gid_t: -1 is 0xffffffff; uid 0 is root).
+            jail: a prison name (jailed root lacks some privileges); osrel: the binary's
+                __FreeBSD_version (below 700004 a protection fault is SIGBUS).
+            text_pages, data_pages: the image's segment sizes in pages.
+
+        Returns the Process.  Raises OSError EINVAL for an id that fits no uid_t/gid_t, ENOMEM when
+        the image does not fit, TypeError for a non-integer id, RuntimeError after close().
+        """
+        from .process import Process
         with self.giant:
             self._check_open()
             # uid_t and gid_t are 32-bit unsigned: a non-integer is a TypeError, -1 is 0xffffffff,
             # and 2**32 is refused (EINVAL) rather than truncated to uid 0
-            uid, gid = _id_t(uid), _id_t(gid)
-            groups = tuple(_id_t(g) for g in groups)
+            uid = UID_T.from_python(uid, self.arch)
+            gid = GID_T.from_python(gid, self.arch)
+            groups = tuple(GID_T.from_python(g, self.arch) for g in groups)
             cred = Ucred.for_user(uid, gid, groups, jail)
             vms = new_vmspace(self)
             p = Proc(self, self._alloc_pid(), cred, default_limits(self), vms, FileDesc(), osrel)
@@ -376,10 +414,13 @@ class Kernel:
             cpu.code_changed()
 
     def exec_note_fault(self) -> None:
+        """Count one page fault taken by a running program in `exec_stats` (when collecting)."""
         if self.exec_stats is not None:
             self.exec_stats.note_fault()
 
     def exec_note_syscall(self, name: str, err: int) -> None:
+        """Count one system call `name` that returned errno `err` (0: success) in `exec_stats`
+        (when collecting)."""
         if self.exec_stats is not None:
             self.exec_stats.note_syscall(name, err)
 
@@ -394,12 +435,15 @@ class Kernel:
         return run(self, on_slice)
 
     def processes(self):
+        """The live processes, as Process objects."""
         from .process import Process
         with self.giant:
             return [Process(self, p) for p in self.procs.values()]
 
     # -- devices, mounts, policies -------------------------------------------------------------
     def make_dev(self, name: str, size, mode: int = 0o666):
+        """Create /dev/<name>: a memory-backed character device of `size` bytes whose d_mmap maps
+        its pages (OBJT_DEVICE).  Raises OSError EEXIST if the name is taken."""
         with self.giant:
             nbytes = arch_mod.parse_size(size)
             dev = devices.make_mem_dev(name, nbytes, mode)
@@ -410,19 +454,25 @@ class Kernel:
 
     def mount(self, path: str, host_dir: str, noexec: bool = False, rdonly: bool = False,
               noatime: bool = False) -> None:
+        """Mount host directory `host_dir` on model directory `path` (MNT_NOEXEC, MNT_RDONLY,
+        MNT_NOATIME as asked).  Raises OSError (ENOENT, ENOTDIR, EBUSY) when it cannot."""
         with self.giant:
             err = self.vfs.mount(path, host_dir, noexec=noexec, rdonly=rdonly, noatime=noatime)
             if err:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_nullfs(self, path: str, lower: str, noexec: bool = False) -> None:
+        """Mount the model directory `lower` again on `path` through nullfs (stacked vnodes,
+        VFS-4).  Raises OSError when it cannot."""
         with self.giant:
             err = self.vfs.mount_nullfs(path, lower, noexec=noexec)
             if err:
                 raise OSError(err, os.strerror(err), path)
 
     def mount_pseudofs(self, path: str, files: dict) -> None:
-        """Mount read-only synthetic files ({name: bytes}); TypeError when `files` is no dict."""
+        """Mount a read-only pseudofs on `path` holding `files` (name -> bytes): regular files
+        without VM objects (MMV-1's EINVAL).  Raises OSError when it cannot, TypeError when
+        `files` is no dict."""
         if not isinstance(files, dict):
             raise TypeError(f"files must be a dict of name -> bytes, not {type(files).__name__}")
         with self.giant:
@@ -431,16 +481,24 @@ class Kernel:
                 raise OSError(err, os.strerror(err), path)
 
     def add_mac_policy(self, policy) -> None:
+        """Add a MAC policy: its check_vnode_mmap(cred, vp, prot, flags), if any, may deny an mmap
+        with a nonzero errno."""
         self.hooks.add_mac_policy(policy)
 
     def remove_mac_policy(self, policy) -> None:
+        """Remove a MAC policy added with add_mac_policy."""
         self.hooks.remove_mac_policy(policy)
 
     def on_pmc(self, callback) -> None:
+        """Call callback(event, **info) for hwpmc's "mmap" (executable vnode mappings) and "munmap"
+        (ranges holding executable entries) events.  TypeError for a non-callable."""
         self.hooks.on_pmc(callback)
 
     # -- inspection ----------------------------------------------------------------------------
     def vmstat(self) -> dict:
+        """The VM counters, named as in sysctl vm.stats.vm (v_vm_faults, v_cow_faults, v_zfod,
+        v_swapin, v_swapout, v_vnodein, v_vnodeout, v_wire_count, v_free_count, ...), plus swap
+        use, the object count and collapse/bypass statistics."""
         with self.giant:
             d = self.phys.stats()
             d["v_swap_total"] = self.swap.nblocks

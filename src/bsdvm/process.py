@@ -1,11 +1,13 @@
-"""Process: the user-facing face of a modelled process — the seed's system calls, file calls, user
-memory access and inspection.
+"""Process: the user-facing face of a modelled process -- the system calls, user memory access and
+inspection.
 
-Each syscall method converts its Python arguments to the C types of the call (unsigned words for
-pointers and sizes, 32-bit ints, 64-bit off_t — so -1 becomes the all-ones address, as it would in
-C), runs the kernel body under the kernel's giant lock, and turns a nonzero errno into OSError.
-A non-integer argument raises TypeError, as Python's own os functions do.
-May call: vm.mmap (the syscall bodies), vm.fault (copyin/copyout), kern.* through the kernel.
+The system-call methods are generated from the native table (kern/init_sysent.py ->
+bsdvm/syscalls.py, by kern/makesyscalls.py); arguments are converted once, by C type, in
+kern/sysent.py, and the bodies run under the kernel's giant lock.  What is written here by hand is
+what is not one C call: mincore's bytes-returning form, shm_open, user memory, fork/exit, resource
+limits and inspection.
+May call: kern.sysent and kern.init_sysent (conversion and the bodies), vm.fault (copyin/copyout),
+vm.mmap (mincore's host vector), kern.* through the kernel.
 """
 from __future__ import annotations
 
@@ -13,20 +15,28 @@ import errno as errno_mod
 import operator
 import os
 import signal as signal_mod
-import stat as stat_mod
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 from . import mman
 from .kern import descrip
+from .kern.init_sysent import freebsd_sysent
+from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Result, Sysent, python_builders
 from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
+from .syscalls import StrOrBytesPath, SyscallMethods
 from .vm import mmap as sys_mmap
-from .vm import unix as sys_unix
 from .vm.fault import UserFault, copyin, copyout
 from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE,
                        MAP_ENTRY_BEHAV_MASK, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
                        MAP_WIREFUTURE, OBJT_DEVICE, OBJT_NAMES, OBJT_VNODE, PAGE_SIZE, atop,
                        ptoa)
+
+if TYPE_CHECKING:
+    from .kern.proc import Proc
+    from .kernel import Kernel
+
+_R = TypeVar("_R")
 
 
 class MemoryFault(Exception):
@@ -42,11 +52,12 @@ class MemoryFault(Exception):
 
 
 class SegmentationFault(MemoryFault):
-    pass
+    """SIGSEGV: an access to unmapped memory (SEGV_MAPERR) or against its protection (SEGV_ACCERR)."""
 
 
 class BusError(MemoryFault):
-    pass
+    """SIGBUS: an access past the end of a mapped file or device (BUS_ADRERR, BUS_OBJERR), or a
+    protection fault under machdep.prot_fault_translation=1 (BUS_PAGE_FAULT)."""
 
 
 class ProcessKilled(Exception):
@@ -55,13 +66,19 @@ class ProcessKilled(Exception):
 
 @dataclass(frozen=True)
 class MapEntry:
+    """One map entry as `Process.maps()` reports it: the range [start, end), prot and max_prot
+    (PROT_* masks), inheritance (INHERIT_*), wired_count, flags (MAP_ENTRY_* names without the
+    prefix), behavior (MADV_*), the bottom object's type ("default", "swap", "vnode", "device" or
+    None) and path, offset, resident pages (private_resident: in this entry's own unshared object),
+    and the top object's ref_count and shadow_count."""
+
     start: int
     end: int
     prot: int
     max_prot: int
     inheritance: int
     wired_count: int
-    flags: frozenset
+    flags: frozenset[str]
     behavior: int
     object_type: str | None
     offset: int
@@ -73,6 +90,7 @@ class MapEntry:
 
     @property
     def size(self) -> int:
+        """end - start, in bytes."""
         return self.end - self.start
 
 
@@ -82,151 +100,146 @@ _AMD64_HOLE_START = 0x0000800000000000
 _AMD64_HOLE_END = 0xFFFF800000000000
 
 
-def _index(x) -> int:
-    return operator.index(x)
-
-
-def _fit(x, bits: int, err: int = errno_mod.EINVAL) -> int:
-    """x as a C integer of `bits` bits, given either as signed or as unsigned (so -1 is the
-    all-ones word, as a C caller's cast makes it).  A value no such C integer can hold never
-    reaches the kernel: it is refused with `err` rather than silently truncated (close(2**32)
-    must not close descriptor 0)."""
-    x = operator.index(x)
-    if not -(1 << (bits - 1)) <= x < (1 << bits):
-        raise OSError(err, os.strerror(err), f"{x} does not fit a {bits}-bit C integer")
-    return x & ((1 << bits) - 1)
-
-
-def _signed(x, bits: int, err: int = errno_mod.EINVAL) -> int:
-    """x as a signed C integer of `bits` bits (see _fit)."""
-    x = _fit(x, bits, err)
-    return x - (1 << bits) if x >> (bits - 1) else x
-
-
-def _cint(x) -> int:
-    return _signed(x, 32)
-
-
-def _id_t(x) -> int:
-    """A uid_t or gid_t (32-bit unsigned): -1 is 0xffffffff (chown's "leave it"), -2 is
-    0xfffffffe (nobody), a value no uid_t holds is EINVAL.  The one conversion used for every
-    user and group id a caller passes (spawn, chown)."""
-    return _fit(x, 32)
-
-
-INT_MAX = 0x7FFFFFFF
-
-
-def _cfd(x) -> int:
-    """A descriptor argument: out of C int range is EBADF, as for any fd not in the table."""
-    return _signed(x, 32, errno_mod.EBADF)
-
-
-def _off(x) -> int:
-    return _signed(x, 64)
-
-
-def _raise(err: int, what: str):
+def _raise(err: int, what: str) -> NoReturn:
     raise OSError(err, os.strerror(err), what)
 
 
-class Process:
-    def __init__(self, kernel, proc):
+_NONE, _RETVAL, _UIO_OUT, _STRUCT_OUT = Result.NONE, Result.RETVAL, Result.UIO_OUT, Result.STRUCT_OUT
+_MINCORE = freebsd_sysent.by_name["mincore"]
+_FCNTL = freebsd_sysent.by_name["fcntl"]
+
+
+class Process(SyscallMethods):
+    """A modelled FreeBSD 7 process, as its owner sees it.
+
+    Made by `Kernel.spawn()` or `fork()`.  The system-call methods (mmap, munmap, ..., open, read,
+    ...) come from the native system-call table (kern/init_sysent.py, generated into
+    bsdvm/syscalls.py): each converts its arguments by their C types -- a C caller's values: -1 is
+    the all-ones address, an int that fits no C integer of the argument's type is refused with
+    EINVAL (EBADF for a descriptor) and a non-integer raises TypeError -- runs the kernel body under
+    the kernel's lock and raises OSError with the kernel's errno on failure, leaving the system as
+    it was (except where FreeBSD 7 itself does not, docs/errata.md).  Beside them: user memory
+    access (`mem_read`, `mem_write`, which fault as the hardware would), `fork`, `exit`, resource
+    limits and inspection (`maps`, `procstat`, `vmspace_info`).  After `exit()` (or an OOM kill)
+    every method raises ProcessLookupError (ESRCH), or ProcessKilled for a killed process.
+    """
+
+    def __init__(self, kernel: Kernel, proc: Proc) -> None:
         self.kernel = kernel
         self.proc = proc
+        self.last_mincore_outside: list[tuple[int, int]] = []
+        self._address = CADDR_T.python_converter(kernel.arch)     # mem_read/mem_write's addr
+        self._builders = python_builders(freebsd_sysent, kernel.arch)   # the table's uap builders
 
     # -- identity ------------------------------------------------------------------------------
     @property
     def pid(self) -> int:
+        """The process id."""
         return self.proc.p_pid
 
     @property
     def uid(self) -> int:
+        """The effective user id (0 holds every privilege)."""
         return self.proc.p_ucred.cr_uid
 
     @property
     def gid(self) -> int:
+        """The effective group id."""
         return self.proc.p_ucred.cr_gid
 
     @property
     def alive(self) -> bool:
+        """False once the process has exited or was killed."""
         return self.proc.p_vmspace is not None
 
     @property
     def protected(self) -> bool:
+        """True once madvise(MADV_PROTECT) made it immune to the out-of-memory killer."""
         return bool(self.proc.p_flag & self.proc.P_PROTECTED)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Process pid={self.pid} uid={self.uid}{'' if self.alive else ' exited'}>"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Process) and other.proc is self.proc
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(id(self.proc))
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _word(self, x) -> int:
-        return _fit(x, self.kernel.arch.word_bits)
-
-    def _long(self, x) -> int:
-        return _signed(x, self.kernel.arch.c_long_bits)
-
-    def _live(self):
+    def _live(self) -> None:
         if self.proc.p_vmspace is None:
             why = getattr(self.proc, "p_killed", None)
             if why:
                 raise ProcessKilled(f"process {self.pid} was killed: {why}")
             raise ProcessLookupError(errno_mod.ESRCH, f"process {self.pid} has exited")
 
-    def _syscall(self, fn, name: str, **args) -> int:
-        k = self.kernel
-        with k.giant:
+    def _syscall(self, entry: Sysent, *values: Any) -> Any:
+        """Convert a Python caller's values by the entry's C types (before taking the lock: a bad
+        argument changes nothing), then run the body as `_run` does."""
+        uap = self._builders[entry.number](*values)
+        with self.kernel.giant:
+            if self.proc.p_vmspace is None:
+                self._live()
+            td = self.proc.td
+            retval = td.td_retval
+            retval[0] = 0
+            retval[1] = 0
+            err = entry.body(td, uap)
+            if err:
+                raise OSError(err, os.strerror(err), entry.name)
+            returns = entry.returns             # the common results without another call
+            if returns is _NONE:
+                return None
+            if returns is _RETVAL:
+                return retval[0]
+            if returns is _UIO_OUT:
+                return bytes(getattr(uap, entry.result_arg).sysbuf)
+            if returns is _STRUCT_OUT:
+                return getattr(uap, entry.result_arg).value
+            return entry.python_result(td, uap)
+
+    def _run(self, entry: Sysent, uap: Any) -> Any:
+        """Run one system call body for this process under the kernel's lock: its result for a
+        Python caller, or OSError with its errno."""
+        with self.kernel.giant:
             self._live()
             td = self.proc.td
-            td.td_retval[0] = 0
-            err = fn(td, SimpleNamespace(**args))
+            retval = td.td_retval
+            retval[0] = 0
+            retval[1] = 0
+            err = entry.body(td, uap)
             if err:
-                _raise(err, name)
-            return td.td_retval[0]
+                raise OSError(err, os.strerror(err), entry.name)
+            return entry.python_result(td, uap)
 
-    # -- the seed's system calls ---------------------------------------------------------------
-    def mmap(self, addr, length, prot, flags, fd=-1, offset=0) -> int:
-        return self._syscall(sys_mmap.mmap, "mmap", addr=self._word(addr), len=self._word(length),
-                             prot=_cint(prot), flags=_cint(flags), fd=_cfd(fd), pos=_off(offset))
+    # -- calls whose Python form differs from the C one ------------------------------------------
+    def mincore(self, addr: int, length: int, vec: int | None = None, fill: int = 0) -> bytes | None:
+        """mincore(2): which pages of [addr, addr + length) are resident, one byte per page.
 
-    def ommap(self, addr, length, prot, flags, fd=-1, pos=0) -> int:
-        # COMPAT_43: int len (sign-extended into size_t), long pos
-        return self._syscall(sys_mmap.ommap, "ommap", addr=self._word(addr),
-                             len=self._word(_cint(length)), prot=_cint(prot), flags=_cint(flags),
-                             fd=_cfd(fd), pos=self._long(pos))
+        Without `vec` the vector is returned as bytes (one MINCORE_* byte per page; bytes the kernel
+        did not write hold `fill`, which exposes FreeBSD 7's off-by-one fill, MIN-7/8; a write
+        outside the vector is recorded in `last_mincore_outside` as (index, value)).  With `vec` (a
+        user address) this is `mincore_into`: the kernel writes the vector into this process's
+        memory and the method returns None.
 
-    def munmap(self, addr, length) -> None:
-        self._syscall(sys_mmap.munmap, "munmap", addr=self._word(addr), len=self._word(length))
+        Raises:
+            OSError: ENOMEM when the range ends past the user address space or wraps, starts outside
+                every mapping or has a hole; EFAULT (with `vec`) when the vector is not writable;
+                EINVAL when an argument fits no C integer of its type.
+            TypeError: a non-integer argument.
+            ProcessLookupError: the process has exited (ESRCH).
 
-    def mprotect(self, addr, length, prot) -> None:
-        self._syscall(sys_mmap.mprotect, "mprotect", addr=self._word(addr),
-                      len=self._word(length), prot=_cint(prot))
-
-    def minherit(self, addr, length, inherit) -> None:
-        self._syscall(sys_mmap.minherit, "minherit", addr=self._word(addr),
-                      len=self._word(length), inherit=_cint(inherit))
-
-    def madvise(self, addr, length, behav) -> None:
-        self._syscall(sys_mmap.madvise, "madvise", addr=self._word(addr), len=self._word(length),
-                      behav=_cint(behav))
-
-    def mincore(self, addr, length, vec=None, fill: int = 0):
-        """Returns one byte per page.  With `vec` (a user address) the kernel writes the vector
-        into this process's memory, as the real call does, and the method returns None."""
-        addr = self._word(addr)
-        length = self._word(length)
+        Spec rules: MIN-1 .. MIN-10.
+        """
         if vec is not None:
-            self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length,
-                          vec=self._word(vec))
+            self.mincore_into(addr, length, vec)
             return None
+        arch = self.kernel.arch
+        addr = CADDR_T.from_python(addr, arch)
+        length = SIZE_T.from_python(length, arch)
         # the pages the kernel covers: round_page(len) wraps at the word size, as in C
-        n = ((length + PAGE_SIZE - 1) & self.kernel.arch.word_mask) // PAGE_SIZE
+        n = ((length + PAGE_SIZE - 1) & arch.word_mask) // PAGE_SIZE
         with self.kernel.giant:
             self._live()
             mapped = self.proc.p_vmspace.vm_map.size
@@ -234,37 +247,34 @@ class Process:
             # with ENOMEM first), so only that much is allocated up front; a range running past
             # the last entry (MIN-4) succeeds and still gets one byte per page.
             hv = sys_mmap.ByteVector(n, fill, preallocate=atop(mapped) + 1)
-            self._syscall(sys_mmap.mincore, "mincore", addr=addr, len=length, vec=hv)
+            self._run(_MINCORE, SimpleNamespace(addr=addr, len=length, vec=hv))
             self.last_mincore_outside = hv.outside
             return hv.contents()
 
-    def mlock(self, addr, length) -> None:
-        self._syscall(sys_mmap.mlock, "mlock", addr=self._word(addr), len=self._word(length))
+    def fcntl_setfl(self, fd: int, flags: int) -> None:
+        """fcntl(fd, F_SETFL, flags): replace the descriptor's settable status flags (O_NONBLOCK
+        0x4, O_APPEND 0x8, O_ASYNC 0x40, FPOSIXSHM 0x100 -- FreeBSD's values).
 
-    def munlock(self, addr, length) -> None:
-        self._syscall(sys_mmap.munlock, "munlock", addr=self._word(addr), len=self._word(length))
+        Raises:
+            OSError: EBADF when fd is not open (or fits no C int); EINVAL when flags fits no C int.
+            TypeError: a non-integer argument.
+            ProcessLookupError: the process has exited (ESRCH).
+        """
+        arch = self.kernel.arch
+        fd = FD.from_python(fd, arch)
+        flags = INT.from_python(flags, arch)            # libc passes F_SETFL's argument as an int
+        self._syscall(_FCNTL, fd, descrip.F_SETFL, flags)
 
-    def mlockall(self, how) -> None:
-        self._syscall(sys_mmap.mlockall, "mlockall", how=_cint(how))
+    def shm_open(self, path: StrOrBytesPath, flags: int = os.O_RDWR | os.O_CREAT,
+                 mode: int = 0o600) -> int:
+        """7.x libc shm_open(3): open(2) a regular file, then fcntl(F_SETFL, FPOSIXSHM), so that
+        mappings of it trade file-system coherence for speed (MAP_NOSYNC, FD-2).
 
-    def munlockall(self) -> None:
-        self._syscall(sys_mmap.munlockall, "munlockall")
-
-    def msync(self, addr, length, flags=mman.MS_SYNC) -> None:
-        self._syscall(sys_mmap.msync, "msync", addr=self._word(addr), len=self._word(length),
-                      flags=_cint(flags))
-
-    def sbrk(self, incr) -> int:
-        return self._syscall(sys_mmap.sbrk, "sbrk", incr=_cint(incr))
-
-    def sstk(self, incr) -> int:
-        return self._syscall(sys_mmap.sstk, "sstk", incr=_cint(incr))
-
-    def ogetpagesize(self) -> int:
-        return self._syscall(sys_mmap.ogetpagesize, "ogetpagesize")
-
-    def obreak(self, nsize) -> None:
-        self._syscall(sys_unix.obreak, "obreak", nsize=self._word(nsize))
+        Returns the descriptor.  Raises what `open` raises.
+        """
+        fd = self.open(path, flags, mode)
+        self.fcntl_setfl(fd, descrip.FPOSIXSHM | (descrip.FAPPEND if flags & os.O_APPEND else 0))
+        return fd
 
     def brk_base(self) -> int:
         """Where the data segment (and so the break) begins: vm_daddr.  ProcessLookupError
@@ -274,14 +284,14 @@ class Process:
             return self.proc.p_vmspace.vm_daddr
 
     def brk_current(self) -> int:
-        """The current break: vm_daddr + vm_dsize pages.  ProcessLookupError once exited."""
+        """The current break: vm_daddr + ctob(vm_dsize).  ProcessLookupError once exited."""
         with self.kernel.giant:
             self._live()
             vms = self.proc.p_vmspace
             return vms.vm_daddr + ptoa(vms.vm_dsize)
 
     # -- user memory ---------------------------------------------------------------------------
-    def _fault(self, uf: UserFault):
+    def _fault(self, uf: UserFault) -> MemoryFault:
         k = self.kernel
         if uf.rv == KERN_PROTECTION_FAILURE:
             # FLT-14: 7.0's trap() rewrites it to SIGSEGV/SEGV_ACCERR for a 7.x binary; the
@@ -297,7 +307,7 @@ class Process:
             return BusError(uf.addr, signal_mod.SIGBUS, "BUS_OBJERR", uf.write)
         return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
 
-    def _access(self, fn, addr, arg):
+    def _access(self, fn: Callable[[Any, int, Any], _R], addr: int, arg: Any) -> _R:
         k = self.kernel
         with k.giant:
             while True:
@@ -319,17 +329,30 @@ class Process:
                     k.phys.requeue_strays(k.objects.values())
                     raise
 
-    def mem_read(self, addr, size) -> bytes:
-        addr = self._word(addr)
-        size = _index(size)
+    def mem_read(self, addr: int, size: int) -> bytes:
+        """Read `size` bytes of this process's memory at `addr`, as a user load would: pages are
+        faulted in (zero fill, copy-on-write, file and swap page-ins).
+
+        Raises:
+            SegmentationFault, BusError: the access faults (.addr, .signal, .code as FreeBSD 7
+                delivers them: SEGV_MAPERR unmapped, SEGV_ACCERR protection, BUS_* past EOF).
+            OSError: EINVAL when addr fits no address.
+            TypeError: a non-integer argument; ValueError: a negative size.
+            ProcessLookupError: the process has exited; ProcessKilled: the OOM killer chose it.
+        """
+        addr = self._address(addr)
+        size = operator.index(size)
         if size < 0:
             raise ValueError("negative size")
         if size == 0:
             return b""
         return self._access(copyin, addr, size)
 
-    def mem_write(self, addr, data) -> None:
-        addr = self._word(addr)
+    def mem_write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        """Write `data` into this process's memory at `addr`, as user stores would (faulting,
+        copying on write, dirtying pages).  Raises as `mem_read` does (TypeError for data that is
+        not bytes-like)."""
+        addr = self._address(addr)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("data must be bytes-like")
         if len(data) == 0:
@@ -337,7 +360,12 @@ class Process:
         self._access(copyout, addr, data)
 
     # -- processes -----------------------------------------------------------------------------
-    def fork(self) -> "Process":
+    def fork(self) -> Process:
+        """fork(2): a child with a copy of this address space (vmspace_fork: each entry shared,
+        copied on write or left out by its inheritance) and of the descriptor table.
+
+        Raises OSError ENOMEM when a wired entry cannot be copied, ProcessLookupError after exit.
+        """
         k = self.kernel
         with k.giant:
             self._live()
@@ -347,6 +375,7 @@ class Process:
             return Process(k, child)
 
     def exit(self) -> None:
+        """exit(2): close every descriptor and free the address space.  Idempotent."""
         with self.kernel.giant:
             self.kernel.exit_proc(self.proc)
 
@@ -387,8 +416,13 @@ class Process:
         ws = self.kernel.exit_status.get(self.pid)
         return None if ws is None else status_exit_code(ws)
 
-    def getrlimit(self, which) -> tuple[int, int]:
-        which = _fit(which, 32)                     # u_int which
+    def getrlimit(self, which: int) -> tuple[int, int]:
+        """getrlimit(2): the (soft, hard) limits of resource `which` (a resource.RLIMIT_*).
+
+        Raises OSError EINVAL for an unknown resource (which is a u_int), TypeError for a
+        non-integer.
+        """
+        which = U_INT.from_python(which, self.kernel.arch)
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "getrlimit")
         with self.kernel.giant:
@@ -396,13 +430,23 @@ class Process:
             cur, mx = self.proc.p_limit[which]
             return cur, mx
 
-    def setrlimit(self, which, limits) -> None:
-        """kern_setrlimit: EINVAL for cur > max or a bad resource; raising max needs privilege;
-        DATA and STACK are clamped to maxdsiz/maxssiz."""
+    def setrlimit(self, which: int, limits: tuple[int, int]) -> None:
+        """setrlimit(2) (kern_setrlimit): set resource `which` to `limits` = (soft, hard).
+
+        Values are rlim_t (signed 64-bit): a negative one is RLIM_INFINITY.  DATA and STACK are
+        clamped to maxdsiz/maxssiz.
+
+        Raises:
+            OSError: EINVAL for an unknown resource, soft > hard, or a value that fits no rlim_t;
+                EPERM when raising the hard limit without privilege (PRIV_PROC_SETRLIMIT).
+            ValueError: limits is not a pair; TypeError: a non-integer.
+            ProcessLookupError: the process has exited (ESRCH).
+        """
         from .kern import priv
-        which = _fit(which, 32)                     # u_int which
+        arch = self.kernel.arch
+        which = U_INT.from_python(which, arch)
         cur, mx = limits                            # a pair, as resource.setrlimit wants
-        cur, mx = _off(cur), _off(mx)               # rlim_t is a signed 64-bit integer
+        cur, mx = RLIM_T.from_python(cur, arch), RLIM_T.from_python(mx, arch)
         if not 0 <= which < RLIM_NLIMITS:
             _raise(errno_mod.EINVAL, "setrlimit")
         k = self.kernel
@@ -429,16 +473,20 @@ class Process:
 
     # -- inspection ----------------------------------------------------------------------------
     def maps(self) -> list[MapEntry]:
+        """The address space as a list of MapEntry, in address order (what `procstat -v` reads)."""
         with self.kernel.giant:
             self._live()
             m = self.proc.p_vmspace.vm_map
             return [_describe(m, e) for e in m.entries()]
 
     def procstat(self) -> str:
+        """The address space as text, in the columns of FreeBSD's `procstat -v`."""
         from .report import procstat_text
         return procstat_text(self)
 
-    def vmspace_info(self) -> dict:
+    def vmspace_info(self) -> dict[str, Any]:
+        """The vmspace's sizes and counters: size, nentries, timestamp, resident, wired, taddr,
+        tsize, daddr, dsize, ssize, maxsaddr, refcnt, wirefuture."""
         with self.kernel.giant:
             self._live()
             vms = self.proc.p_vmspace
@@ -449,185 +497,8 @@ class Process:
                         dsize=vms.vm_dsize, ssize=vms.vm_ssize, maxsaddr=vms.vm_maxsaddr,
                         refcnt=vms.vm_refcnt, wirefuture=bool(m.flags & MAP_WIREFUTURE))
 
-    # -- file system calls ----------------------------------------------------------------------
-    def _vfs_call(self, name, fn):
-        k = self.kernel
-        with k.giant:
-            self._live()
-            err, val = fn(k, self.proc.p_ucred)
-            if err:
-                _raise(err, name)
-            return val
 
-    def _vfs_errno_call(self, name, fn):
-        """A file call whose kernel side returns only an errno (close, unlink, chmod, ...)."""
-        return self._vfs_call(name, lambda k, cred: (fn(k, cred), None))
-
-    def open(self, path, flags=os.O_RDONLY, mode=0o666):
-        flags = _cint(flags)
-        mode = _index(mode)
-
-        def do(k, cred):
-            err, vp = k.vfs.open(cred, os.fspath(path), flags, mode)
-            if err:
-                return err, None
-            fp = descrip.File(descrip.DTYPE_VNODE, descrip.fflags(flags), f_vnode=vp)
-            if flags & os.O_APPEND:
-                fp.f_flag |= descrip.FAPPEND
-            err, fd = self.proc.p_fd.falloc(fp)
-            if err:
-                descrip.fhold(fp)
-                descrip.fdrop(fp)
-            return err, fd
-        return self._vfs_call("open", do)
-
-    def shm_open(self, path, flags=os.O_RDWR | os.O_CREAT, mode=0o600):
-        """7.x libc shm_open(3): open(2) a regular file, then fcntl(F_SETFL, FPOSIXSHM)."""
-        fd = self.open(path, flags, mode)
-        with self.kernel.giant:
-            err = self.proc.p_fd.fcntl_setfl(fd, descrip.FPOSIXSHM | (
-                descrip.FAPPEND if flags & os.O_APPEND else 0))
-            if err:
-                _raise(err, "shm_open")
-        return fd
-
-    def close(self, fd):
-        fd = _cfd(fd)
-        return self._vfs_errno_call("close", lambda k, cred: self.proc.p_fd.close(fd))
-
-    def _rw(self, name, fd, fn):
-        fd = _cfd(fd)
-
-        def do(k, cred):
-            err, fp = self.proc.p_fd.fget(fd)
-            if err:
-                return err, None
-            try:
-                return fn(fp)
-            finally:
-                self.proc.p_fd.fdrop(fp)
-        return self._vfs_call(name, do)
-
-    def read(self, fd, n):
-        # size_t nbyte; FreeBSD 7's read(2) refuses nbyte > INT_MAX with EINVAL
-        n = self._word(n)
-        if n > INT_MAX:
-            _raise(errno_mod.EINVAL, "read")
-        return self._rw("read", fd, lambda fp: descrip.fo_read(fp, n))
-
-    def pread(self, fd, n, offset):
-        n, offset = self._word(n), _off(offset)
-        if n > INT_MAX or offset < 0:
-            _raise(errno_mod.EINVAL, "pread")
-        return self._rw("pread", fd, lambda fp: descrip.fo_read(fp, n, offset))
-
-    def write(self, fd, data):
-        data = bytes(memoryview(data))      # bytes-like only, as os.write (bytes(5) is not data)
-        return self._rw("write", fd, lambda fp: descrip.fo_write(fp, data))
-
-    def pwrite(self, fd, data, offset):
-        data = bytes(memoryview(data))
-        offset = _off(offset)
-        if offset < 0:
-            _raise(errno_mod.EINVAL, "pwrite")
-        return self._rw("pwrite", fd, lambda fp: descrip.fo_write(fp, data, offset))
-
-    def ftruncate(self, fd, size):
-        size = _off(size)
-
-        def do(fp):
-            if fp.f_vnode is None:
-                return errno_mod.EINVAL, None
-            if not fp.f_flag & descrip.FWRITE:
-                return errno_mod.EINVAL, None
-            return self.kernel.vfs.truncate(fp.f_vnode, size), None
-        return self._rw("ftruncate", fd, do)
-
-    def fstat(self, fd):
-        def do(fp):
-            if fp.f_vnode is None:
-                # pipe_stat: a FIFO owned by the caller, st_size the bytes waiting to be read
-                cred = self.proc.p_ucred
-                pipe = fp.f_data
-                return 0, SimpleNamespace(
-                    st_mode=stat_mod.S_IFIFO | 0o600, st_ino=id(pipe) & 0xFFFFFFFF, st_dev=0,
-                    st_nlink=1, st_uid=cred.cr_uid, st_gid=cred.cr_gid,
-                    st_size=len(getattr(pipe, "buf", b"")), st_atime=0.0, st_mtime=0.0,
-                    st_ctime=0.0, st_flags=0, st_blksize=4096, st_blocks=0, st_rdev=0)
-            return 0, self.kernel.vfs.getattr_stat(fp.f_vnode)
-        return self._rw("fstat", fd, do)
-
-    def lseek(self, fd, offset, whence=os.SEEK_SET):
-        offset = _off(offset)
-        whence = _cint(whence)
-
-        def do(fp):
-            if fp.f_vnode is None:
-                return errno_mod.ESPIPE, None
-            if whence == os.SEEK_SET:
-                new = offset
-            elif whence == os.SEEK_CUR:
-                new = fp.f_offset + offset
-            elif whence == os.SEEK_END:
-                new = self.kernel.vfs.getattr_stat(fp.f_vnode).st_size + offset
-            else:
-                return errno_mod.EINVAL, None
-            if new < 0:
-                return errno_mod.EINVAL, None
-            fp.f_offset = new
-            return 0, new
-        return self._rw("lseek", fd, do)
-
-    def fcntl_setfl(self, fd, flags):
-        fd, flags = _cfd(fd), _cint(flags)
-        return self._vfs_errno_call("fcntl", lambda k, cred: self.proc.p_fd.fcntl_setfl(fd, flags))
-
-    def pipe(self):
-        def do(k, cred):
-            r, w = descrip.make_pipe()
-            err, rfd = self.proc.p_fd.falloc(r)
-            if err:
-                return err, None
-            err, wfd = self.proc.p_fd.falloc(w)
-            if err:
-                self.proc.p_fd.close(rfd)
-                return err, None
-            return 0, (rfd, wfd)
-        return self._vfs_call("pipe", do)
-
-    def unlink(self, path):
-        return self._vfs_errno_call("unlink", lambda k, cred: k.vfs.unlink(cred, os.fspath(path)))
-
-    def chmod(self, path, mode):
-        mode = _index(mode)
-        return self._vfs_errno_call("chmod", lambda k, cred: k.vfs.chmod(cred, os.fspath(path), mode))
-
-    def chown(self, path, uid, gid):
-        uid, gid = _id_t(uid), _id_t(gid)
-        return self._vfs_errno_call("chown",
-                         lambda k, cred: k.vfs.chown(cred, os.fspath(path), uid, gid))
-
-    def chflags(self, path, flags):
-        flags = _index(flags)
-        return self._vfs_errno_call("chflags",
-                         lambda k, cred: k.vfs.chflags(cred, os.fspath(path), flags))
-
-    def mkdir(self, path, mode=0o777):
-        mode = _index(mode)
-        return self._vfs_errno_call("mkdir", lambda k, cred: k.vfs.mkdir(cred, os.fspath(path), mode))
-
-    def symlink(self, target, path):
-        return self._vfs_errno_call("symlink",
-                         lambda k, cred: k.vfs.symlink(cred, os.fspath(target), os.fspath(path)))
-
-    def stat(self, path):
-        return self._vfs_call("stat", lambda k, cred: k.vfs.stat(cred, os.fspath(path)))
-
-    def revoke(self, path):
-        return self._vfs_errno_call("revoke", lambda k, cred: k.vfs.revoke(cred, os.fspath(path)))
-
-
-def _describe(m, e) -> MapEntry:
+def _describe(m: Any, e: Any) -> MapEntry:
     obj = e.object
     flags = frozenset(name for bit, name in EFLAG_NAMES if e.eflags & bit)
     behav = e.eflags & MAP_ENTRY_BEHAV_MASK

@@ -67,7 +67,7 @@ class LinuxSysvec(Sysvec):
     name = "linux"
 
     @cached_property
-    def table(self) -> SysentTable:       # type: ignore[override]
+    def table(self) -> SysentTable:
         from ..compat.linux.sysent import linux_sysent
         return linux_sysent
 
@@ -167,7 +167,7 @@ class FreeBSDSysvec(Sysvec):
     name = "freebsd"
 
     @cached_property
-    def table(self) -> SysentTable:       # type: ignore[override]
+    def table(self) -> SysentTable:
         return native_table()
 
     @cached_property

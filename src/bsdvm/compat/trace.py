@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import mman
 from . import linux as L
@@ -67,7 +68,7 @@ class Record:
 def _split_args(s: str) -> tuple[list[str], int]:
     """Split a strace argument list at top-level commas.  Returns (tokens, index just after the
     closing parenthesis, or -1 when the list is not closed)."""
-    out = []
+    out: list[str] = []
     depth = 0
     i = 0
     n = len(s)
@@ -149,6 +150,7 @@ def _cstring(tok: str) -> str | None:
             i += 1 + (len(m.group(0)) if m else 0)
         elif c in "01234567":
             m = re.match(r"[0-7]{1,3}", s[i:])
+            assert m is not None             # c is an octal digit
             out.append(chr(int(m.group(0), 8)))
             i += len(m.group(0))
         else:
@@ -332,7 +334,7 @@ def _decode(name: str, toks: list[str], sigs: dict, symbols: dict, rec_info: dic
     sig = sigs.get(name)
     if sig is None:
         return {"raw_args": toks}
-    args = {}
+    args: dict[str, Any] = {}
     unknown: list = []
     for (aname, kind), tok in zip(sig, toks, strict=False):
         if kind == "s":
@@ -415,6 +417,7 @@ def parse_strace(lines, keep_raw: bool = True,
         if not line.strip():
             continue
         m = _ST_PREFIX.match(line)
+        assert m is not None                # every group of the prefix is optional
         pid = m.group(1) or m.group(2)
         pid = int(pid) if pid else None
         body = line[m.end():]
@@ -581,10 +584,10 @@ def parse_kdump(lines, keep_raw: bool = True,
                 out.append(old)
             pending[key] = rec
         elif typ == "NAMI":
-            rec = pending.get(key)
+            named = pending.get(key)
             s = _cstring(rest)
-            if rec is not None and s is not None and "path" not in rec.args:
-                rec.args["path"] = s
+            if named is not None and s is not None and "path" not in named.args:
+                named.args["path"] = s
         elif typ == "RET":
             m2 = _KD_RET.match(rest.strip())
             rec = pending.pop(key, None)
@@ -643,6 +646,7 @@ def detect_format(lines: list[str]) -> str:
             kd += 1
         else:
             m = _ST_PREFIX.match(line)
+            assert m is not None            # every group of the prefix is optional
             body = line[m.end():]
             if _ST_CALL.match(body) or body.startswith(("+++", "---", "<...")):
                 st += 1

@@ -427,3 +427,11 @@ def kern_fstat(td, fd: int):
         return fo_stat(fp, td.td_proc.p_ucred)
     finally:
         fdp.fdrop(fp)
+
+
+def fstat(td, uap) -> int:
+    """fstat(int fd, struct stat *sb)."""
+    error, sb = kern_fstat(td, uap.fd)
+    if error:
+        return error
+    return uap.sb.copyout(sb)

@@ -175,7 +175,7 @@ def _activate(p: Any, ef: elf.ElfFile, interp_ef: elf.ElfFile | None, execfn: by
     vms = new_vmspace(kernel)
     vms.proc = p                    # type: ignore[attr-defined]
     p.p_vmspace = vms
-    old.proc = None                 # type: ignore[attr-defined]
+    old.proc = None
     vmspace_free(old)
     m = vms.vm_map
     td = p.td

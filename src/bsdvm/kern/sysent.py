@@ -29,7 +29,8 @@ import enum
 import errno
 import operator
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -56,6 +57,7 @@ class Kind(enum.Enum):
     PATH = "path"           # const char *: a NUL-terminated string copied in
     UIO_IN = "uio_in"       # const void *buf with a length argument: user -> kernel
     UIO_OUT = "uio_out"     # void *buf with a length argument: kernel -> user
+    STRUCT_OUT = "struct_out"   # struct X *: a structure the kernel fills (copyout)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class CType:
     signed: bool
     errno: int = errno.EINVAL
     kind: Kind = Kind.INTEGER
+    # STRUCT_OUT only: the structure's bytes in user memory for a value (for a CPU caller)
+    encode: Callable[[Any, Arch], bytes] | None = None
 
     def width(self, arch: Arch) -> int:
         """The width in bits of this type on `arch`."""
@@ -104,6 +108,30 @@ class CType:
         """A register's raw value as this C type (truncated and sign-extended as the ABI does)."""
         return self._c_value(value, self.width(arch))
 
+    def identity_range(self, arch: Arch) -> tuple[int, int]:
+        """The ints (lo, hi inclusive) that are their own C value in this type on `arch`."""
+        width = self.width(arch)
+        if self.signed:
+            return -(1 << (width - 1)), (1 << (width - 1)) - 1
+        return 0, (1 << width) - 1
+
+    def python_converter(self, arch: Arch) -> Callable[[Any], int]:
+        """`from_python` for one arch, with the width's bounds computed once (the per-call path)."""
+        width = self.width(arch)
+        lo, hi = -(1 << (width - 1)), 1 << width
+        mask, sign, signed, err, name = hi - 1, 1 << (width - 1), self.signed, self.errno, self.name
+        index = operator.index
+
+        def convert(value: Any) -> int:
+            x = index(value)
+            if not lo <= x < hi:
+                raise OSError(err, os.strerror(err), f"{x} does not fit a {width}-bit C {name}")
+            x &= mask
+            if signed and x & sign:
+                x -= hi
+            return x
+        return convert
+
 
 # The C types of the FreeBSD 7 and Linux x86-64 syscall ABIs.
 INT = CType("int", 32, True)
@@ -118,19 +146,47 @@ FD = CType("int fd", 32, True, errno.EBADF)
 UID_T = CType("uid_t", 32, False)
 GID_T = CType("gid_t", 32, False)
 MODE_T = CType("mode_t", 16, False)
+RLIM_T = CType("rlim_t", 64, True)
 PATH = CType("const char *", 0, False, kind=Kind.PATH)
 BUF_IN = CType("const void *", 0, False, kind=Kind.UIO_IN)
 BUF_OUT = CType("void *", 0, False, kind=Kind.UIO_OUT)
 
 
+class _NoDefault:
+    """The marker for a required argument (a Python caller must pass it)."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _NoDefault()
+
+
 @dataclass(frozen=True)
 class Arg:
     """One declared argument: its name in the uap, its C type, and for a buffer the name of the
-    argument that carries its length."""
+    argument that carries its length.
+
+    For Python callers: `py` is the parameter's name in the `Process` method (default: `name`),
+    `default` its default value, `doc` what it means.  A UIO_OUT buffer and a STRUCT_OUT pointer
+    are not parameters (the method returns their contents), nor is the length of a UIO_IN buffer
+    (it is the length of the bytes passed).
+    """
 
     name: str
     ctype: CType
     length_arg: str | None = None
+    py: str | None = None
+    default: Any = REQUIRED
+    doc: str = ""
+    # INTEGER only: maps a Python caller's (already C-converted) value to the kernel's, where the
+    # public API takes the host's constants (open's os.O_* flags) and the kernel FreeBSD's
+    from_host: Callable[[int], int] | None = None
+
+    @property
+    def py_name(self) -> str:
+        """The parameter's name for a Python caller."""
+        return self.py or self.name
 
 
 # -- uio(9) --------------------------------------------------------------------------------------
@@ -148,7 +204,7 @@ class UioRw(enum.Enum):
     UIO_WRITE = 1           # buffer -> kernel (write(2))
 
 
-@dataclass
+@dataclass(slots=True)
 class Uio:
     """struct uio with one iovec.
 
@@ -163,13 +219,14 @@ class Uio:
     resid: int
     base: int = 0
     vmmap: Any = None
-    sysbuf: bytearray = field(default_factory=bytearray)
+    sysbuf: bytearray | bytes = b""
     offset: int = 0
 
     @classmethod
     def sys_in(cls, data: bytes | bytearray | memoryview) -> Uio:
-        """A system-space uio holding a caller's data (for write-like calls)."""
-        buf = bytearray(memoryview(data).cast("B"))
+        """A system-space uio holding a caller's data (for write-like calls); TypeError for a
+        value that is not bytes-like (a str, an int), as os.write raises."""
+        buf = bytes(memoryview(data))       # one copy: later changes to the caller's buffer don't count
         return cls(UioSeg.UIO_SYSSPACE, UioRw.UIO_WRITE, len(buf), sysbuf=buf)
 
     @classmethod
@@ -187,17 +244,25 @@ class Uio:
 
         Returns 0 or EFAULT (a user buffer the kernel cannot write).
         """
-        mv = memoryview(data)[:self.resid]
+        n = len(data)
+        if n > self.resid:
+            n = self.resid
+            data = data[:n]
         if self.segflg is UioSeg.UIO_SYSSPACE:
-            self.sysbuf += mv
+            if not self.sysbuf and type(data) is bytes:
+                self.sysbuf = data          # the first move of bytes is kept as is: no copy
+            else:
+                if not isinstance(self.sysbuf, bytearray):
+                    self.sysbuf = bytearray(self.sysbuf)
+                self.sysbuf += memoryview(data)[:n]
         else:
             from ..vm.fault import UserFault, copyout
             try:
-                copyout(self.vmmap, self.base + self.offset, mv)
+                copyout(self.vmmap, self.base + self.offset, memoryview(data)[:n])
             except UserFault:
                 return errno.EFAULT
-        self.offset += len(mv)
-        self.resid -= len(mv)
+        self.offset += n
+        self.resid -= n
         return 0
 
     def uiomove_in(self, n: int | None = None) -> tuple[int, bytes]:
@@ -207,7 +272,10 @@ class Uio:
         """
         n = self.resid if n is None else min(n, self.resid)
         if self.segflg is UioSeg.UIO_SYSSPACE:
-            data = bytes(self.sysbuf[self.offset:self.offset + n])
+            if self.offset == 0 and n == len(self.sysbuf):
+                data = bytes(self.sysbuf)       # no copy for bytes: the whole buffer at once
+            else:
+                data = bytes(self.sysbuf[self.offset:self.offset + n])
         else:
             from ..vm.fault import UserFault, copyin
             try:
@@ -217,6 +285,50 @@ class Uio:
         self.offset += n
         self.resid -= n
         return 0, data
+
+
+class StructOut:
+    """A STRUCT_OUT argument: where a body copies out the structure it fills (`copyout(9)` of a
+    struct stat, ...).  A Python caller's is system space: the value is kept for the caller as is.
+    A CPU's names a user address: the value is encoded by the argument's C type and copied out."""
+
+    __slots__ = ("value", "vmmap", "addr", "ctype", "arch")
+
+    def __init__(self, vmmap: Any = None, addr: int = 0, ctype: CType | None = None,
+                 arch: Arch | None = None) -> None:
+        self.value: Any = None
+        self.vmmap = vmmap
+        self.addr = addr
+        self.ctype = ctype
+        self.arch = arch
+
+    def copyout(self, value: Any) -> int:
+        """Store `value` for the caller: 0, or EFAULT when a user address cannot be written."""
+        if self.vmmap is None:
+            self.value = value
+            return 0
+        assert self.ctype is not None and self.ctype.encode is not None and self.arch is not None
+        from ..vm.fault import UserFault, copyout
+        try:
+            copyout(self.vmmap, self.addr, self.ctype.encode(value, self.arch))
+        except UserFault:
+            return errno.EFAULT
+        return 0
+
+
+class SysStructOut:
+    """A Python caller's STRUCT_OUT argument: copyout keeps the value for the caller as is (the
+    system-space `StructOut`, without the user-space fields, as it is made on every call)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def copyout(self, value: Any) -> int:
+        """Store `value` for the caller: always 0."""
+        self.value = value
+        return 0
 
 
 def copyinstr(vmmap: Any, addr: int, maxlen: int = MAXPATHLEN) -> tuple[int, bytes]:
@@ -245,6 +357,16 @@ def copyinstr(vmmap: Any, addr: int, maxlen: int = MAXPATHLEN) -> tuple[int, byt
     return errno.ENAMETOOLONG, b""
 
 
+def _python_path(call: str) -> Callable[[Any], bytes]:
+    """path_from_python for one call's uap builder: the bytes, or OSError naming the call."""
+    def convert(value: Any) -> bytes:
+        err, raw = path_from_python(value)
+        if err:
+            raise OSError(err, os.strerror(err), call)
+        return raw
+    return convert
+
+
 def path_from_python(value: Any) -> tuple[int, bytes]:
     """A Python caller's path (str, bytes or PathLike) as the bytes the kernel sees.
 
@@ -260,14 +382,32 @@ def path_from_python(value: Any) -> tuple[int, bytes]:
 
 
 # -- the declaration ------------------------------------------------------------------------------
+class Result(enum.Enum):
+    """What a Python caller gets back from a successful call."""
+
+    NONE = "none"               # nothing (the C call returns 0)
+    RETVAL = "retval"           # td_retval[0], an int
+    RETVAL_PAIR = "pair"        # (td_retval[0], td_retval[1]): pipe(2)'s two descriptors
+    UIO_OUT = "uio_out"         # the bytes the kernel moved into the UIO_OUT buffer
+    STRUCT_OUT = "struct_out"   # the structure copied out to the STRUCT_OUT argument
+
+
+_PY_TYPES = {Result.NONE: "None", Result.RETVAL: "int", Result.RETVAL_PAIR: "tuple[int, int]",
+             Result.UIO_OUT: "bytes"}
+
+
 @dataclass(frozen=True)
 class Sysent:
     """One system call, declared once.
 
     `body(td, uap)` returns an errno (0: success, the result in `td.td_retval[0]`); `uap` has one
-    attribute per `args` entry, converted by its C type (a PATH is bytes, a buffer a `Uio`).
-    `errnos` lists every errno the body can return; `rules` the spec rule ids it implements;
-    `doc` says what the call does, for the generated documentation.
+    attribute per `args` entry, converted by its C type (a PATH is bytes, a buffer a `Uio`, a
+    STRUCT_OUT a `StructOut`).  `errnos` lists every errno the body can return; `raises` says when
+    each is returned, as (errno, when) pairs (errnos defaults to raises' errnos); `rules` the spec
+    rule ids it implements; `doc` says what the call does, for the generated documentation.
+    `method` is the name of the `Process` method (default: `name`; "" for none), `returns` what that
+    method returns, and `returns_doc` describes it (the STRUCT_OUT type's Python name goes in
+    `returns_type`).
     """
 
     number: int
@@ -277,40 +417,160 @@ class Sysent:
     errnos: tuple[int, ...] = ()
     rules: tuple[str, ...] = ()
     doc: str = ""
+    raises: tuple[tuple[int, str], ...] = ()
+    method: str | None = None
+    returns: Result = Result.NONE
+    returns_doc: str = ""
+    returns_type: str = ""
+    # builders: id(arch) -> the compiled uap builder for Python callers (see python_builder)
+    builders: dict[int, Callable[..., SimpleNamespace]] = field(
+        default_factory=dict, compare=False, repr=False)
+    _archs: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # python_result(td, uap): what the `Process` method returns once the body succeeded (made from
+    # `returns` when declared, a plain function so the per-call path is one call)
+    python_result: Callable[[Any, Any], Any] = field(init=False, compare=False, repr=False)
+    # result_arg: the uap attribute a UIO_OUT or STRUCT_OUT result is read from ("" otherwise)
+    result_arg: str = field(init=False, compare=False, repr=False, default="")
 
-    def uap_from_python(self, arch: Arch, values: dict[str, Any]) -> SimpleNamespace:
-        """Build the uap from a Python caller's values (by argument name).
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "python_result", self._make_result())
+        want = {Result.UIO_OUT: Kind.UIO_OUT, Result.STRUCT_OUT: Kind.STRUCT_OUT}.get(self.returns)
+        if want is not None:
+            object.__setattr__(self, "result_arg",
+                               next(a.name for a in self.args if a.ctype.kind is want))
+        if not self.errnos and self.raises:
+            object.__setattr__(self, "errnos", tuple(dict.fromkeys(e for e, _ in self.raises)))
+        names = {a.name for a in self.args}
+        for a in self.args:
+            if a.length_arg is not None and a.length_arg not in names:
+                raise ValueError(f"{self.name}: {a.name}'s length argument {a.length_arg} is not declared")
 
-        Integers are converted by `CType.from_python` (raising OSError/TypeError); paths by
-        `path_from_python` (raising OSError); buffers become system-space uios: a UIO_IN buffer
-        from the caller's bytes-like value, a UIO_OUT buffer sized by its length argument.
-        """
-        uap = SimpleNamespace()
+    @property
+    def method_name(self) -> str:
+        """The `Process` method generated for this call ("" when there is none)."""
+        return self.name if self.method is None else self.method
+
+    def python_args(self) -> tuple[Arg, ...]:
+        """The arguments a Python caller passes, in order (the C order without the UIO_OUT buffers,
+        the STRUCT_OUT pointers and the lengths of UIO_IN buffers)."""
+        implied = {a.length_arg for a in self.args if a.ctype.kind is Kind.UIO_IN}
+        return tuple(a for a in self.args
+                     if a.ctype.kind not in (Kind.UIO_OUT, Kind.STRUCT_OUT) and a.name not in implied)
+
+    def python_return_type(self) -> str:
+        """The Python annotation of what the method returns."""
+        return self.returns_type or _PY_TYPES.get(self.returns, "object")
+
+    def python_builder(self, arch: Arch) -> Callable[..., SimpleNamespace]:
+        """The function that builds this call's uap from a Python caller's values on `arch`,
+        passed positionally in `python_args` order (see `uap_from_args`), compiled once per
+        profile: straight-line code calling each argument's converter in order, so the per-call
+        cost is the conversions themselves.
+
+        Cached in `builders` by the profile's identity (hashing a frozen Arch, 20 fields, would
+        cost more than converting the arguments)."""
+        cached = self.builders.get(id(arch))
+        if cached is not None:
+            return cached
+        env: dict[str, Any] = {"_NS": SimpleNamespace, "_path": _python_path(self.name), "_Uio": Uio,
+                               "_SYS": UioSeg.UIO_SYSSPACE, "_RD": UioRw.UIO_READ,
+                               "_WR": UioRw.UIO_WRITE, "_mv": memoryview, "_Out": SysStructOut}
+        pargs = self.python_args()
+        lines = [f"def build({', '.join(f'v{i}' for i in range(len(pargs)))}):"]
+        fields: dict[str, str] = {}
+        for i, a in enumerate(pargs):
+            kind = a.ctype.kind
+            if kind is Kind.INTEGER:
+                # an int already in the C type's own range is its own C value: no call for it
+                lo, hi = a.ctype.identity_range(arch)
+                env[f"c{i}"] = a.ctype.python_converter(arch)
+                lines.append(f"    a{i} = v{i} if type(v{i}) is int and {lo} <= v{i} <= {hi} "
+                             f"else c{i}(v{i})")
+                if a.from_host is not None:
+                    env[f"h{i}"] = a.from_host
+                    lines.append(f"    a{i} = h{i}(a{i})")
+            elif kind is Kind.PATH:
+                lines.append(f"    a{i} = _path(v{i})")
+            else:                                               # UIO_IN: the caller's bytes
+                # Uio.sys_in, inline: bytes are immutable, so they are kept; anything else is copied
+                lines.append(f"    b{i} = v{i} if type(v{i}) is bytes else bytes(_mv(v{i}))")
+                lines.append(f"    a{i} = _Uio(_SYS, _WR, len(b{i}), sysbuf=b{i})")
+            fields[a.name] = f"a{i}"
+        for j, a in enumerate(self.args):                       # what the caller does not pass
+            kind = a.ctype.kind
+            if kind is Kind.UIO_IN and a.length_arg:
+                length = self._arg(a.length_arg).ctype
+                env[f"n{j}"] = length.python_converter(arch)
+                if length.identity_range(arch)[1] >= sys.maxsize:   # every bytes object's size fits
+                    fields[a.length_arg] = f"{fields[a.name]}.resid"
+                else:
+                    fields[a.length_arg] = f"n{j}({fields[a.name]}.resid)"
         for a in self.args:
             kind = a.ctype.kind
-            v = values[a.name]
-            if kind is Kind.INTEGER:
-                setattr(uap, a.name, a.ctype.from_python(v, arch))
-            elif kind is Kind.PATH:
-                err, raw = path_from_python(v)
-                if err:
-                    raise OSError(err, os.strerror(err), self.name)
-                setattr(uap, a.name, raw)
-            elif kind is Kind.UIO_IN:
-                setattr(uap, a.name, Uio.sys_in(v))
-            else:
-                setattr(uap, a.name, None)      # sized below, once its length is converted
+            if kind is Kind.UIO_OUT:
+                fields[a.name] = f"_Uio(_SYS, _RD, {fields[a.length_arg] if a.length_arg else 0})"
+            elif kind is Kind.STRUCT_OUT:
+                fields[a.name] = "_Out()"
+        order = ", ".join(f"{a.name}={fields[a.name]}" for a in self.args)
+        lines.append(f"    return _NS({order})")
+        exec(compile("\n".join(lines), f"<uap builder {self.name}>", "exec"), env)   # noqa: S102
+        # a call without arguments builds an empty uap: the class itself, no Python frame
+        build: Callable[..., SimpleNamespace] = env["build"] if pargs else SimpleNamespace
+        self.builders[id(arch)] = build
+        self._archs.append(arch)        # keeps the profile alive, so its id is never reused
+        return build
+
+    def _arg(self, name: str) -> Arg:
         for a in self.args:
-            if a.ctype.kind is Kind.UIO_OUT:
-                n = getattr(uap, a.length_arg) if a.length_arg else 0
-                setattr(uap, a.name, Uio.sys_out(n))
-        return uap
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def uap_from_args(self, arch: Arch, values: tuple[Any, ...]) -> SimpleNamespace:
+        """Build the uap from a Python caller's positional values (`python_args` order).
+
+        Converted left to right, so the first value of a wrong type (TypeError) or out of its C
+        type's range (OSError EINVAL, EBADF for a descriptor) decides; paths by `path_from_python`
+        (OSError); a UIO_IN buffer from a bytes-like value (TypeError otherwise), its length
+        argument from the buffer's size; a UIO_OUT buffer sized by its converted length argument;
+        a STRUCT_OUT argument is a system-space `StructOut`.
+        """
+        return self.python_builder(arch)(*values)
+
+    def uap_from_python(self, arch: Arch, values: dict[str, Any]) -> SimpleNamespace:
+        """Build the uap from a Python caller's values by Python parameter name (see
+        `uap_from_args`; missing values take their declared defaults)."""
+        args = []
+        for a in self.python_args():
+            v = values.get(a.py_name, values.get(a.name, a.default))
+            if v is REQUIRED:
+                raise TypeError(f"{self.name}() missing argument {a.py_name!r}")
+            args.append(v)
+        return self.uap_from_args(arch, tuple(args))
+
+    def _make_result(self) -> Callable[[Any, Any], Any]:
+        r = self.returns
+        if r is Result.NONE:
+            return lambda td, uap: None
+        if r is Result.RETVAL:
+            return lambda td, uap: td.td_retval[0]
+        if r is Result.RETVAL_PAIR:
+            return lambda td, uap: (td.td_retval[0], td.td_retval[1])
+        want = Kind.UIO_OUT if r is Result.UIO_OUT else Kind.STRUCT_OUT
+        names = [a.name for a in self.args if a.ctype.kind is want]
+        if not names:
+            raise ValueError(f"{self.name}: returns {r} but declares no {want} argument")
+        name = names[0]
+        if r is Result.UIO_OUT:
+            return lambda td, uap: bytes(getattr(uap, name).sysbuf)
+        return lambda td, uap: getattr(uap, name).value
 
     def uap_from_registers(self, arch: Arch, vmmap: Any, regs: Iterable[int]) -> tuple[int, Any]:
         """Build the uap from a CPU's argument registers, in declaration order.
 
         Returns (0, uap) or (errno, None) when a path cannot be copied in (EFAULT, ENAMETOOLONG).
-        Buffers become user-space uios over the process's map.
+        Buffers become user-space uios over the process's map, STRUCT_OUT pointers user-space
+        `StructOut`s.
         """
         uap = SimpleNamespace()
         raw = dict(zip((a.name for a in self.args), regs, strict=False))   # a CPU passes 6 registers
@@ -324,6 +584,8 @@ class Sysent:
                 if err:
                     return err, None
                 setattr(uap, a.name, s)
+            elif kind is Kind.STRUCT_OUT:
+                setattr(uap, a.name, StructOut(vmmap, v & arch.word_mask, a.ctype, arch))
             else:
                 n = raw.get(a.length_arg, 0) if a.length_arg else 0
                 n &= arch.word_mask
@@ -340,7 +602,8 @@ class SysentTable:
     visible to the caller by name.
     """
 
-    def __init__(self, name: str, entries: Iterable[Sysent] = (), nosys: dict[int, str] | None = None):
+    def __init__(self, name: str, entries: Iterable[Sysent] = (),
+                 nosys: dict[int, str] | None = None) -> None:
         self.name = name
         self.by_number: dict[int, Sysent] = {}
         self.by_name: dict[str, Sysent] = {}
@@ -361,7 +624,7 @@ class SysentTable:
     def __contains__(self, key: object) -> bool:
         return key in self.by_number or key in self.by_name
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Sysent]:
         return iter(sorted(self.by_number.values(), key=lambda e: e.number))
 
     def __len__(self) -> int:
@@ -372,6 +635,20 @@ class SysentTable:
         if number in self.by_number:
             return self.by_number[number].name
         return self.nosys.get(number, f"nosys_{number}")
+
+
+_BUILDERS: dict[tuple[int, int], dict[int, Callable[..., SimpleNamespace]]] = {}
+
+
+def python_builders(table: SysentTable, arch: Arch) -> dict[int, Callable[..., SimpleNamespace]]:
+    """Every entry's `python_builder` for `arch`, by number: what a Python-facing object (a
+    `Process`) looks its calls up in, once per call, without hashing anything but an int."""
+    key = (id(table), id(arch))
+    builders = _BUILDERS.get(key)
+    if builders is None:
+        builders = {e.number: e.python_builder(arch) for e in table}
+        _BUILDERS[key] = builders
+    return builders
 
 
 def dispatch(td: Any, entry: Sysent, uap: Any) -> int:

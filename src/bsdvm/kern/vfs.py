@@ -48,6 +48,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from bsdvm.kern import devices as _dev
 from bsdvm.kern.fail import FailPoints
@@ -152,7 +153,7 @@ class Mount:
         self.model = model                          # canonical mount point, as path components
         self.mnt_path = "/" + "/".join(model)
         self.mnt_flag = mnt_flag
-        self.host_dir = host_dir                    # hostfs: realpath of the host directory
+        self.host_dir: Any = host_dir               # hostfs: realpath of the host directory
         self.lower = lower                          # nullfs: canonical model path of the lower directory
         self.lower_model = tuple(c for c in lower.split("/") if c) if lower else ()
         self.files = files                          # pseudofs: name -> bytes
@@ -198,7 +199,7 @@ class Vnode:
         self.host_path: str | None = None
         self.host_writable = False
         self.pdata: bytes | None = None             # pseudofs: the file's contents
-        self.v_key = None
+        self.v_key: Any = None
 
     def __repr__(self) -> str:
         state = " doomed" if self.v_doomed else ""
@@ -297,7 +298,7 @@ def vput(vp: Vnode) -> None:
     vrele(vp)
 
 
-def VOP_GETATTR(vp: Vnode, cred=None, td=None) -> tuple[int, Vattr | None]:
+def VOP_GETATTR(vp: Vnode, cred=None, td=None) -> tuple[int, Any]:     # (0, Vattr) or (errno, None)
     vfs = vp.v_mount.vfs
     error = vfs.fail.check("vop_getattr")
     if error:
@@ -408,10 +409,10 @@ class VFS:
     def _wrap(self, mount: Mount, model: tuple, lower: _Node) -> _Node:
         return _Node(mount, model, lower.vtype, lower=lower, key=(mount.mnt_id, lower.key), mkey=lower.mkey)
 
-    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, _Node | None]:
+    def _mount_root(self, mp: Mount, depth: int) -> tuple[int, Any]:       # (0, _Node) or (errno, None)
         return mp.op.root(self, mp, depth)
 
-    def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, _Node | None]:
+    def _lookup_child(self, d: _Node, name: str, depth: int) -> tuple[int, Any]:   # (0, _Node) | (errno, None)
         model = d.model + (name,)
         mp = self._mounts.get(model)
         if mp is not None:
@@ -499,7 +500,7 @@ class VFS:
             return errno.ENOTDIR, None, None, "", False
         return 0, node, parent, last, trailing
 
-    def _getvnode(self, node: _Node) -> tuple[int, Vnode | None]:
+    def _getvnode(self, node: _Node) -> tuple[int, Any]:      # (0, Vnode) or (errno, None)
         """A referenced vnode for `node`: the cached one, or a new one."""
         with self.lock:
             vp = self._vcache.get(node.key)
@@ -576,7 +577,7 @@ class VFS:
 
     # ---- name space operations --------------------------------------------------------------------------
 
-    def namei(self, cred: Ucred, path, follow: bool = True) -> tuple[int, Vnode | None]:
+    def namei(self, cred: Ucred, path, follow: bool = True) -> tuple[int, Any]:   # (0, Vnode) | (errno, None)
         """Look `path` up; the vnode is returned referenced (the caller vrele's it)."""
         error, node, _, _, _ = self._walk(cred, path, follow)
         if error:
@@ -910,14 +911,15 @@ class VFS:
         else:
             with self.lock:
                 vp.v_doomed = True
-                if self._vcache.get(vp.v_key) is vp:
-                    del self._vcache[vp.v_key]
+                key = vp.v_key
+                if self._vcache.get(key) is vp:
+                    del self._vcache[key]
         vrele(vp)
         return error
 
     # ---- mounts -----------------------------------------------------------------------------------------
 
-    def _mountpoint(self, path) -> tuple[int, tuple | None]:
+    def _mountpoint(self, path) -> tuple[int, Any]:       # (0, model tuple) or (errno, None)
         """The canonical model path for a new mount: an existing directory, or a missing name in one."""
         error, node, parent, last, _ = self._walk(None, path, follow=True, create=True)
         if error:

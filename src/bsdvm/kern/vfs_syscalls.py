@@ -1,27 +1,34 @@
-"""kern/vfs_syscalls.c, the part the Linux personality needs first: path lookup relative to a directory
-descriptor or the current directory, openat, stat, readlink, access, unlink/rmdir, chdir/getcwd,
-lseek and getdirentries, as kernel-internal `kern_*` functions and native `(td, uap) -> errno` bodies.
+"""kern/vfs_syscalls.c: path lookup relative to a directory descriptor or the current directory,
+openat, stat, readlink, access, unlink/rmdir, mkdir, symlink, chmod/chown/chflags, revoke,
+chdir/getcwd, lseek, ftruncate and getdirentries, as kernel-internal `kern_*` functions and native
+`(td, uap) -> errno` bodies (the native table's are thin calls to the `kern_*at` functions), and the
+user-visible `struct stat` of FreeBSD 7.
 
 The model's VFS resolves every path from its root; a relative path is made absolute here, from the
 process's current directory (`fd_cdir`, a canonical model path) or from an open directory's vnode,
-exactly where FreeBSD's namei starts from ni_startdir.  Open flags arrive in FreeBSD's O_* values and
-are handed to the VFS in the host's os.O_* values it speaks.
+exactly where FreeBSD's namei starts from ni_startdir.  Open flags arrive in FreeBSD's O_* values (a
+Python caller passes the host's `os.O_*`, the public API's contract, which its uap builder maps with
+`oflags_from_host`) and are handed to the VFS in the host's os.O_* values it speaks (`oflags_to_vfs`).
 
 Invariants: every fget is matched by an fdrop and every namei'd vnode by a vrele, on every path;
 bodies return FreeBSD errnos with the result in td.td_retval[0].
-May call: kern.vfs, kern.descrip, kern.sysent (Uio), kern.priv.
+May call: kern.vfs, kern.descrip, kern.sysent (Uio, StructOut), kern.priv.
 """
 from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import descrip
 from . import vfs as _vfs
-from .sysent import Uio
+from .sysent import CType, Kind, Uio
+
+if TYPE_CHECKING:
+    from ..arch import Arch
 
 # sys/fcntl.h (FreeBSD 7 values, with the *at() flags of the 8.x headers)
 O_RDONLY = 0x0000
@@ -71,6 +78,43 @@ def oflags_to_vfs(flags: int) -> int:
         if flags & bsd:
             out |= host
     return out
+
+
+def oflags_from_host(flags: int) -> int:
+    """A Python caller's os.O_* open flags as FreeBSD's (the access mode, 3 included, kept as is;
+    bits the model has no use for dropped)."""
+    acc = flags & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
+    out = {os.O_RDONLY: O_RDONLY, os.O_WRONLY: O_WRONLY, os.O_RDWR: O_RDWR}.get(acc, O_ACCMODE)
+    for bsd, host in _TO_VFS:
+        if flags & host:
+            out |= bsd
+    return out
+
+
+# -- struct stat (sys/stat.h of FreeBSD 7) ---------------------------------------------------------
+def _timespec(t: float) -> tuple[int, int]:
+    sec = int(t // 1)
+    return sec, int(round((t - sec) * 1e9)) % 1_000_000_000
+
+
+def encode_stat(sb: Any, arch: Arch) -> bytes:
+    """FreeBSD 7's struct stat for `sb` (an os.stat_result-like value) as a process of `arch` sees
+    it: 120 bytes on amd64 (timespecs of two 64-bit longs), 96 on i386 (two 32-bit longs, then the
+    two pad words that make room for 16-byte timespecs)."""
+    ts = "qq" if arch.c_long_bits == 64 else "ii"
+    head = struct.pack("<IIHHIII", sb.st_dev & 0xFFFFFFFF, sb.st_ino & 0xFFFFFFFF,
+                       sb.st_mode & 0xFFFF, min(sb.st_nlink, 0xFFFF), sb.st_uid & 0xFFFFFFFF,
+                       sb.st_gid & 0xFFFFFFFF, sb.st_rdev & 0xFFFFFFFF)
+    times = b"".join(struct.pack("<" + ts, *_timespec(t))
+                     for t in (sb.st_atime, sb.st_mtime, sb.st_ctime))
+    tail = struct.pack("<qqIIIi", sb.st_size, sb.st_blocks, sb.st_blksize & 0xFFFFFFFF,
+                       sb.st_flags & 0xFFFFFFFF, 0, 0)
+    birth = struct.pack("<" + ts, *_timespec(sb.st_ctime))
+    pad = b"" if arch.c_long_bits == 64 else bytes(8)
+    return head + times + tail + birth + pad
+
+
+STAT_OUT = CType("struct stat *", 0, False, kind=Kind.STRUCT_OUT, encode=encode_stat)
 
 
 def _vfs_of(td: Any) -> Any:
@@ -196,6 +240,57 @@ def kern_mkdirat(td: Any, dirfd: int, path: bytes, mode: int) -> int:
     if err:
         return err
     return int(_vfs_of(td).mkdir(td.td_proc.p_ucred, full, mode & 0o7777, td.td_proc.p_fd.fd_cmask))
+
+
+# -- the native table's path calls: thin calls to the *at functions ---------------------------------
+def unlink(td: Any, uap: Any) -> int:
+    """unlink(2) (10): unlink(char *path)."""
+    return kern_unlinkat(td, AT_FDCWD, uap.path, 0)
+
+
+def mkdir(td: Any, uap: Any) -> int:
+    """mkdir(2) (136): mkdir(char *path, int mode), mode & ~umask."""
+    return kern_mkdirat(td, AT_FDCWD, uap.path, uap.mode)
+
+
+def chmod(td: Any, uap: Any) -> int:
+    """chmod(2) (15): chmod(char *path, int mode)."""
+    return kern_fchmodat(td, AT_FDCWD, uap.path, uap.mode, 0)
+
+
+def chown(td: Any, uap: Any) -> int:
+    """chown(2) (16): chown(char *path, int uid, int gid); -1 leaves the id as it is."""
+    return kern_fchownat(td, AT_FDCWD, uap.path, uap.uid, uap.gid, 0)
+
+
+def chflags(td: Any, uap: Any) -> int:
+    """chflags(2) (34): chflags(char *path, int flags)."""
+    err, full = lookup_at(td, AT_FDCWD, uap.path)
+    if err:
+        return err
+    return int(_vfs_of(td).chflags(td.td_proc.p_ucred, full, uap.flags))
+
+
+def symlink(td: Any, uap: Any) -> int:
+    """symlink(2) (57): symlink(char *path, char *link): a symbolic link named `link` whose contents
+    are `path`."""
+    return kern_symlinkat(td, uap.path, AT_FDCWD, uap.link)
+
+
+def revoke(td: Any, uap: Any) -> int:
+    """revoke(2) (56): revoke(char *path)."""
+    err, full = lookup_at(td, AT_FDCWD, uap.path)
+    if err:
+        return err
+    return int(_vfs_of(td).revoke(td.td_proc.p_ucred, full))
+
+
+def stat(td: Any, uap: Any) -> int:
+    """stat(2) (188): stat(char *path, struct stat *ub)."""
+    error, sb = kern_statat(td, 0, AT_FDCWD, uap.path)
+    if error:
+        return error
+    return int(uap.ub.copyout(sb))
 
 
 # -- the current directory -------------------------------------------------------------------------

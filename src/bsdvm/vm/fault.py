@@ -12,6 +12,8 @@ vm.object, vm.pager, vm.pmap, vm.page.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from . import pmap as pmap_mod
 from .map import vm_map_growstack, vm_map_lookup
 from .object import vm_object_allocate
@@ -71,7 +73,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
         fault_type = prot
     obj = first_object
     pindex = first_pindex
-    first_m = None
+    first_m: Any = None
     first_m_zero = False        # first_m came zeroed from vm_page_alloc (PG_ZERO), no pager saw it
     page = None
     while True:

@@ -41,7 +41,7 @@ from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .vm_system import VmSystem
@@ -175,7 +175,7 @@ class VmMap:
         self.flags = 0
         self.pmap = Pmap()
         self.vmsys = vmsys
-        self.vmspace = None
+        self.vmspace: Any = None
 
     # -- locking (timestamp only, MAP-1) -------------------------------------------------------
     def lock(self) -> None:
@@ -774,7 +774,7 @@ def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
         return rv
     rv = KERN_SUCCESS
     processed = []
-    failed = None
+    failed: Any = None
     e = first
     while e is not m.header and e.start < end:
         vm_map_clip_start(m, e, start)

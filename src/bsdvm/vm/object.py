@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
@@ -39,15 +39,15 @@ class VmObject:
         self.size = size                    # pages
         self.ref_count = 1
         self.shadow_count = 0
-        self.shadows = set()
-        self.backing_object = None
+        self.shadows: set[VmObject] = set()
+        self.backing_object: VmObject | None = None
         self.backing_object_offset = 0      # bytes
         self.handle = None
         self.flags = OBJ_ONEMAPPING if objtype in (OBJT_DEFAULT, OBJT_SWAP) else 0
-        self.pages = {}                     # pindex -> VmPage
+        self.pages: dict[int, Any] = {}     # pindex -> VmPage
         self.resident_page_count = 0
         self.generation = 1
-        self.swblocks = {}                  # pindex -> swap block (swap pager metadata)
+        self.swblocks: dict[int, int] = {}  # pindex -> swap block (swap pager metadata)
         self.vnp_size = 0                   # vnode objects: file size in bytes
         self.paging_in_progress = 0
 
@@ -144,7 +144,7 @@ def vm_object_terminate(obj: VmObject) -> None:
     vm.objects.pop(obj.id, None)
 
 
-def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm=None):
+def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm: Any = None):
     """OBJ-8: returns (object, offset) for the entry.  `vm` is needed when source is None."""
     if (source is not None and source.ref_count == 1 and source.handle is None
             and source.type in (OBJT_DEFAULT, OBJT_SWAP)):

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-from typing import Callable
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
                     PQ_NONE)
@@ -74,7 +73,7 @@ class VmPage:
         self.queue = PQ_NONE
         self.act_count = 0
         self.pv: dict = {}          # (pmap, vpn) -> None: every translation of this page
-        self.swapblk = None
+        self.swapblk: int | None = None
 
     @property
     def fictitious(self) -> bool:

@@ -5,7 +5,8 @@
   `linux_mmap` (memory), `linux_file` (descriptors, paths, directories), `linux_stats` (stat,
   newfstatat, statx) and `linux_misc` (uname, time, limits, identity, start-up calls);
 * `linux_emul`  -- the per-call emulation record (notes, why, the native call made);
-* `linux_abi`   -- `LinuxABI`/`NativeABI`, the per-process Python faces replay uses.
+* `linux_abi`   -- `LinuxABI` and `TableABI`, the per-process Python faces replay uses (kdump traces
+  go through `TableABI(proc, freebsd_sysent)`; `NativeABI` is the hand-written form it replaced).
 
 Every name importable from the former `bsdvm.compat.linux` module is importable from here.
 """

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import mman
+from ...kern.init_sysent import freebsd_sysent
 from ...process import ProcessKilled
 from ...vm.param import PAGE_MASK, PAGE_SIZE, round_page, trunc_page
 from .. import linux as L
@@ -123,7 +124,7 @@ class Replayer:
     def _new_abi(self, proc, abi):
         if abi == "linux":
             return L.LinuxABI(proc, self.read_implies_exec)
-        return L.NativeABI(proc)
+        return L.TableABI(proc, freebsd_sysent)
 
     def _spawn(self, pid, abi, origin="spawn") -> PState:
         proc = self.k.spawn(uid=self.uid, gid=self.uid)

@@ -29,7 +29,7 @@ class PState:
     """One model process and what the replay knows of the traced process(es) it stands for."""
 
     proc: Any                       # bsdvm Process
-    abi: Any                        # LinuxABI or NativeABI on `proc`
+    abi: Any                        # LinuxABI or TableABI(proc, freebsd_sysent) on `proc`
     ties: Ties
     fds: dict[int, FdInfo] = field(default_factory=dict)
     pids: set[Any] = field(default_factory=set)
