@@ -203,43 +203,18 @@ class FreeBSDSysvec(Sysvec):
 
 
 def native_table() -> SysentTable:
-    """The native FreeBSD 7 table: kern/init_sysent.py's freebsd_sysent when present, its process
-    calls replaced by those of kern_exit/kern_fork/kern_exec/kern_sig (which run on a CPU).  Without
-    init_sysent, a table of those process calls plus the native read/write/close and memory
-    bodies the model has (enough for freestanding FreeBSD programs)."""
+    """The native FreeBSD 7 table for programs on a CPU: kern/init_sysent.py's freebsd_sysent with
+    its process calls replaced by those of kern_exit/kern_fork/kern_exec/kern_sig (which know the
+    process's CPU; the table's own versions serve Python callers of processes without one)."""
     from ..kern import kern_exec, kern_exit, kern_fork, kern_sig
-    from ..kern.sysent import (BUF_IN, BUF_OUT, CADDR_T, FD, INT, OFF_T, SIZE_T, Arg, Sysent)
+    from ..kern.init_sysent import freebsd_sysent
     procs = (kern_exit.native_sysents() + kern_fork.native_sysents()
              + kern_exec.native_sysents() + kern_sig.native_sysents())
-    import importlib
     mine = {e.number for e in procs} | {e.name for e in procs}
-    try:
-        init_sysent = importlib.import_module("bsdvm.kern.init_sysent")
-        # the process calls of a program's process are these (they know its CPU); the table's
-        # own versions serve Python callers of processes without one
-        table = SysentTable("freebsd7", [e for e in init_sysent.freebsd_sysent
-                                         if e.number not in mine and e.name not in mine])
-    except ImportError:
-        from ..kern import descrip, sys_generic
-        from ..vm import mmap as vm_mmap
-        from ..vm import unix as vm_unix
-        table = SysentTable("freebsd7", [
-            Sysent(3, "read", (Arg("fd", FD), Arg("buf", BUF_OUT, "nbyte"),
-                               Arg("nbyte", SIZE_T)), sys_generic.read),
-            Sysent(4, "write", (Arg("fd", FD), Arg("buf", BUF_IN, "nbyte"),
-                                Arg("nbyte", SIZE_T)), sys_generic.write),
-            Sysent(6, "close", (Arg("fd", FD),), descrip.close),
-            Sysent(17, "break", (Arg("nsize", CADDR_T),), vm_unix.obreak),
-            Sysent(73, "munmap", (Arg("addr", CADDR_T), Arg("len", SIZE_T)), vm_mmap.munmap),
-            Sysent(74, "mprotect", (Arg("addr", CADDR_T), Arg("len", SIZE_T), Arg("prot", INT)),
-                   vm_mmap.mprotect),
-            Sysent(477, "mmap", (Arg("addr", CADDR_T), Arg("len", SIZE_T), Arg("prot", INT),
-                                 Arg("flags", INT), Arg("fd", FD), Arg("pos", OFF_T)),
-                   vm_mmap.mmap),
-        ])
+    table = SysentTable("freebsd7", [e for e in freebsd_sysent
+                                     if e.number not in mine and e.name not in mine])
     for e in procs:
-        if e.number not in table.by_number and e.name not in table.by_name:
-            table.register(e)
+        table.register(e)
     return table
 
 
