@@ -855,7 +855,8 @@ def maybe_bad(s, p=0.06):
 
 def with_bad_types(*strats):
     """A tuple of arguments where each position may independently be of a wrong type."""
-    return st.tuples(*[st.one_of(st.one_of(s, s, s, s, s, s, s, s, s, s), st.one_of(s, s, s, s, s, s, s, s, s, bad_type))
+    return st.tuples(*[st.one_of(st.one_of(s, s, s, s, s, s, s, s, s, s),
+                                 st.one_of(s, s, s, s, s, s, s, s, s, bad_type))
                        for s in strats])
 
 

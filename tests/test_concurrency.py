@@ -218,7 +218,7 @@ def test_threads_on_one_kernel(tmp_path):
                 assert shared.mem_read(b, len(d)) == d
         # and no two threads' live regions overlap
         spans = sorted((b, b + len(d)) for tag in range(3) for b, d in results[("shared", tag)].items())
-        assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:]))
+        assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:], strict=False))
         # the shared file: each thread's page holds its last lines
         procs = [results[t] for t in range(4)]
         for p in procs:

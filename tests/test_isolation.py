@@ -312,8 +312,10 @@ def test_no_path_escapes_the_root(tmp_path, k, user):
                 data = proc.read(fd, 100)
                 assert data != b"host secret", path
                 proc.close(fd)
-            for op in (lambda: proc.unlink(path), lambda: proc.chmod(path, 0o777),
-                       lambda: proc.chflags(path, stat.UF_IMMUTABLE), lambda: proc.stat(path)):
+            for op in (lambda proc=proc, path=path: proc.unlink(path),
+                       lambda proc=proc, path=path: proc.chmod(path, 0o777),
+                       lambda proc=proc, path=path: proc.chflags(path, stat.UF_IMMUTABLE),
+                       lambda proc=proc, path=path: proc.stat(path)):
                 try:
                     op()
                 except OSError:

@@ -144,7 +144,8 @@ def test_pmc_hooks():
     h = Hooks()
     h.pmc_call_hook("mmap", pm_file=None, pm_address=0, path="")      # no callbacks: nothing happens
     events = []
-    cb = lambda event, **info: events.append((event, info))
+    def cb(event, **info):
+        events.append((event, info))
     h.on_pmc(cb)
     h.pmc_call_hook("mmap", pm_file="vp", pm_address=0x1000, path="/bin/x")
     h.pmc_call_hook("munmap", pm_address=0x1000, pm_size=4096)

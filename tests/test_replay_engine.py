@@ -186,7 +186,7 @@ LDSO = """\
 102   brk(NULL) = 0x560000000000
 102   +++ exited with 0 +++
 100   +++ exited with 0 +++
-"""
+"""  # noqa: E501
 
 
 def test_replay_relocation_standins_splits_and_processes(k):
