@@ -297,7 +297,8 @@ def bottom_file_page(cell):
 
 
 class PageState:
-    __slots__ = ("cell", "prot", "maxp", "inh", "wired", "cow", "pte_maybe", "max_unsure")
+    __slots__ = ("cell", "prot", "maxp", "inh", "wired", "cow", "pte_maybe", "max_unsure",
+                 "wired_nopte")
 
     def __init__(self, cell, prot, maxp, inh, cow):
         self.cell = cell
@@ -308,10 +309,16 @@ class PageState:
         self.cow = cow              # the entry may carry MAP_ENTRY_COW (only leniency uses it)
         self.pte_maybe = False      # a translation granting more than `prot` may be present
         self.max_unsure = False     # FLT-3 may have stripped WRITE from max_protection
+        # a wired page whose translation is gone (mprotect(PROT_NONE), or the file page was
+        # truncated away or invalidated): the next load faults on a wired entry, and
+        # vm_map_lookup then faults for the entry's protection (FLT-10, `fault_type = prot`):
+        # with WRITE in it, a copy-on-write page is copied right then (see check_read)
+        self.wired_nopte = False
 
     def clone(self) -> "PageState":
         c = PageState(self.cell, self.prot, self.maxp, self.inh, self.cow)
         c.wired, c.pte_maybe, c.max_unsure = self.wired, self.pte_maybe, self.max_unsure
+        c.wired_nopte = self.wired_nopte
         return c
 
 
@@ -343,6 +350,36 @@ def expect_errno(fn, err: int) -> None:
     with pytest.raises(OSError) as ei:
         fn()
     assert ei.value.errno == err, (ei.value, errno.errorcode.get(err))
+
+
+def wiring_entries(p, start: int) -> list:
+    """p.maps() as vm_map_wire(start, ...) walks it.  Its first step, vm_map_clip_start of the
+    entry containing `start` when `start` is strictly inside it, begins with
+    vm_map_simplify_entry: that entry absorbs its predecessor and its successor when they match
+    it (same object -- two object-less anonymous entries match -- contiguous offsets, same
+    eflags, protection, max_protection, inheritance and wiring), even when they lie outside the
+    range.  The FLT-3 strip then covers the merged entry's pages in the range, so a PROT_NONE
+    page of a neighbouring mapping is "the same entry" (MAP-13, FLT-3 multi-page in
+    docs/errata.md).  maps() does not show object identity: the merge test reads the map."""
+    import dataclasses
+    m = p.proc.p_vmspace.vm_map
+    raw = list(m.entries())
+    desc = p.maps()
+    assert [e.start for e in raw] == [d.start for d in desc]
+    i = next((j for j, e in enumerate(raw) if e.start <= start < e.end), None)
+    if i is None or raw[i].start == start:
+        return desc
+
+    def mergeable(a, b):
+        return (a.end == b.start and a.object is b.object
+                and (a.object is None or a.offset + (a.end - a.start) == b.offset)
+                and a.eflags == b.eflags and a.protection == b.protection
+                and a.max_protection == b.max_protection
+                and a.inheritance == b.inheritance and a.wired_count == b.wired_count)
+    lo = i - 1 if i > 0 and mergeable(raw[i - 1], raw[i]) else i
+    hi = i + 1 if i + 1 < len(raw) and mergeable(raw[i], raw[i + 1]) else i
+    merged = dataclasses.replace(desc[i], start=desc[lo].start, end=desc[hi].end)
+    return desc[:lo] + [merged] + desc[hi + 1:]
 
 
 # -- the state machine -------------------------------------------------------------------------
@@ -435,6 +472,14 @@ class VMMachine(RuleBasedStateMachine):
             assert may_succeed, f"read of {addr:#x} should fault (prot {ps.prot}, eof {eof})"
         else:
             got = pm.p.mem_read(addr, PG)
+        if ps.wired and ps.wired_nopte:
+            # The load faulted on a wired entry: vm_map_lookup set fault_type to the entry's
+            # protection, so with WRITE in it the fault was a write fault -- a copy-on-write
+            # page was copied (MAP_ENTRY_NEEDS_COPY or not) and is mapped writable and wired.
+            # The user-wired COW check (MAP-45) only refuses a *store* fault.
+            if ps.prot & W:
+                materialize(ps.cell)
+            ps.wired_nopte = False
         # MIN-5/PMAP-7: right after a successful load the page has a translation, so mincore
         # reports it resident (later it may be paged out again)
         vec = pm.p.mincore(addr, PG)
@@ -475,6 +520,21 @@ class VMMachine(RuleBasedStateMachine):
         expect_errno(call, err)
         after = (pm.p.maps(), self.k.vmstat()["v_wire_count"], pm.p.protected)
         assert before == after, "a refused call changed the address space"
+
+    def drop_file_translations(self, pages) -> None:
+        """vm_object_page_remove over vnode pages (ftruncate's shrink, msync(MS_INVALIDATE)):
+        pmap_remove_all takes every translation of each page away, wired ones included (OBJ-10);
+        `pages` is a set of (FileModel, index).  A process maps the vnode page itself while its
+        cell has no copy of its own above the file page."""
+        for q in self.procs:
+            for ps in q.pages.values():
+                if not ps.wired:
+                    continue
+                c = ps.cell
+                while isinstance(c, CowCell) and c.data is None:
+                    c = c.backing
+                if isinstance(c, FilePage) and (c.f, c.idx) in pages:
+                    ps.wired_nopte = True
 
     def check_synced(self, synced) -> None:
         for f, idx in synced:
@@ -646,6 +706,8 @@ class VMMachine(RuleBasedStateMachine):
             ps.prot = prot
             if prot & W:
                 ps.max_unsure = False
+            if not prot & R and ps.wired:
+                ps.wired_nopte = True       # pmap_protect(VM_PROT_NONE) is pmap_remove
 
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8),
           inh=st.sampled_from([SHARE, COPY, NONE, SHARE, COPY, NONE, 3]))
@@ -682,6 +744,16 @@ class VMMachine(RuleBasedStateMachine):
         call()
         if behav == mman.MADV_FREE:
             self.forget_freed(pm, self.addrs(at, npages))
+        if behav == mman.MADV_WILLNEED:
+            # vm_map_pmap_enter maps the resident valid pages of each entry's *first* object
+            # read-only: a wired page without a translation gets one back when that object (the
+            # file's, while the entry still NEEDS_COPY; a shadow otherwise) holds it.  Which
+            # object the entry has is not in the model: follow the translation the call left.
+            pmap = pm.p.proc.p_vmspace.vm_map.pmap
+            for a in self.addrs(at, npages):
+                ps = pm.pages.get(a)
+                if ps is not None and ps.wired_nopte:
+                    ps.wired_nopte = (a >> 12) not in pmap.ptes
 
     def forget_freed(self, pm: ProcModel, rng) -> None:
         """OBJ-15: MADV_FREE lets the page daemon drop private anonymous pages; whether it did is
@@ -713,8 +785,9 @@ class VMMachine(RuleBasedStateMachine):
             expect_errno(lambda: pm.p.mlock(rng[0], npages * PG), errno.EAGAIN)   # MLK-4
             return
         # Where FLT-3 stops the wiring depends on entry boundaries (which pages the map merged
-        # or clipped), which the model does not follow: read them from the map before the call.
-        entries = pm.p.maps()
+        # or clipped), which the model does not follow: read them from the map before the call,
+        # merged as vm_map_wire's first vm_map_clip_start will merge them (wiring_entries).
+        entries = wiring_entries(pm.p, rng[0])
         starts = [e.start for e in entries]
 
         def entry_of(a):
@@ -776,6 +849,7 @@ class VMMachine(RuleBasedStateMachine):
                 ps.max_unsure = False
                 ps.pte_maybe = True             # a present, read-only translation
             ps.wired = wired
+            ps.wired_nopte = False              # the wiring fault entered a translation
 
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
     def munlock(self, pi, data, npages):
@@ -790,6 +864,7 @@ class VMMachine(RuleBasedStateMachine):
             pm.p.munlock(rng[0], npages * PG)
             for a in rng:
                 pm.pages[a].wired = False
+                pm.pages[a].wired_nopte = False
         else:
             expect_errno(lambda: pm.p.munlock(rng[0], npages * PG), errno.ENOMEM)  # MUL-1
 
@@ -816,6 +891,7 @@ class VMMachine(RuleBasedStateMachine):
         pm.p.munlockall()
         for ps in pm.pages.values():
             ps.wired = False
+            ps.wired_nopte = False
         assert all(e.wired_count == 0 for e in pm.p.maps())
 
     @rule(pi=PI, data=st.data(), npages=st.integers(1, 8))
@@ -860,6 +936,10 @@ class VMMachine(RuleBasedStateMachine):
             if fp is not None and fp.idx < fp.f.npages:
                 synced.add((fp.f, fp.idx))
         self.check_synced(synced)
+        if flags & mman.MS_INVALIDATE:
+            # vm_object_sync: vm_object_page_remove(clean_only) of the vnode object's range
+            self.drop_file_translations({(fp.f, fp.idx) for a in rng
+                                         if (fp := bottom_file_page(pm.pages[a].cell))})
 
     @rule(pi=PI, path=st.sampled_from(sorted(FILE_PAGES)), data=st.data())
     def file_pwrite(self, pi, path, data):
@@ -890,8 +970,12 @@ class VMMachine(RuleBasedStateMachine):
         pm = self.proc(pi)
         f = self.files[path]
         note(f"pid {pm.p.pid}: ftruncate {path} {size:#x} (was {len(f.data):#x})")
+        old_pages = f.npages
         pm.p.ftruncate(pm.fds[path], size)
         f.resize(size)
+        if f.npages < old_pages:
+            # vnode_pager_setsize: vm_object_page_remove of the pages past the new EOF
+            self.drop_file_translations({(f, i) for i in range(f.npages, old_pages)})
         assert pm.p.fstat(pm.fds[path]).st_size == size
 
     @rule(pi=PI, data=st.data())
@@ -920,6 +1004,7 @@ class VMMachine(RuleBasedStateMachine):
                 continue                                    # FORK-1: a hole in the child
             c = ps.clone()
             c.wired = False
+            c.wired_nopte = False
             # PMAP-10: pmap_copy hands the child the parent's translations (a read-only one over
             # a PROT_NONE page included) for shared and copied entries alike
             c.pte_maybe = ps.pte_maybe
