@@ -124,20 +124,29 @@ def sys_exit(td: Any, uap: Any) -> int:
 def sys_wait4(td: Any, uap: Any) -> int:
     """wait4(2) (7): reap a child; the status word and a zero rusage are copied out."""
     import errno
+
+    if uap.options & ~(WNOHANG | 2 | 8):
+        return errno.EINVAL
+    return wait4_copyout(td, uap.pid, uap.options, uap.status, uap.rusage)
+
+
+def wait4_copyout(td: Any, pid: int, options: int, status_addr: int, rusage_addr: int) -> int:
+    """The part of wait4 every personality shares: reap with kern_wait, copy the status word and
+    a zeroed struct rusage (144 bytes on amd64, the same in both ABIs) out, return the pid.
+    Returns 0 or the errno of kern_wait or EFAULT."""
+    import errno
     import struct
 
     from ..vm.fault import UserFault, copyout
-    if uap.options & ~(WNOHANG | 2 | 8):
-        return errno.EINVAL
-    err, pid, status = kern_wait(td.td_proc, uap.pid, uap.options)
+    err, pid, status = kern_wait(td.td_proc, pid, options)
     if err:
         return err
     m = td.td_proc.p_vmspace.vm_map
     try:
-        if pid and uap.status:
-            copyout(m, uap.status, struct.pack("<i", status))
-        if pid and uap.rusage:
-            copyout(m, uap.rusage, bytes(144))
+        if pid and status_addr:
+            copyout(m, status_addr, struct.pack("<i", status))
+        if pid and rusage_addr:
+            copyout(m, rusage_addr, bytes(144))
     except UserFault:
         return errno.EFAULT
     td.td_retval[0] = pid

@@ -635,6 +635,27 @@ class VFS:
             return 0
         return self._access(node.vtype, self._node_mounts(node), self._meta_for(node), acc, cred)
 
+    def _may_remove(self, cred: Ucred, node, parent) -> tuple[int, Any, Any, Any]:
+        """The checks unlink and rmdir share (ufs_remove/ufs_rmdir with VOP_ACCESS): a read-only
+        mount, the file system's refusal, write access to the parent, the sticky bit and the
+        NOUNLINK/IMMUTABLE/APPEND flags.  Returns (errno, bottom node, the parent's and the node's
+        metadata)."""
+        if self._rdonly(self._node_mounts(node)):
+            return errno.EROFS, None, None, None
+        base = node.base()
+        error = base.mount.op.remove_error()
+        if error:
+            return error, None, None, None
+        pm, m = self._meta_for(parent), self._meta_for(node)
+        error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
+        if error:
+            return error, None, None, None
+        if pm.mode & _st.S_ISVTX and cred.cr_uid not in (m.uid, pm.uid) and self._priv(cred, PRIV_VFS_ADMIN):
+            return errno.EPERM, None, None, None
+        if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
+            return errno.EPERM, None, None, None
+        return 0, base, pm, m
+
     def rmdir(self, cred: Ucred, path) -> int:
         """rmdir(2): remove the empty directory `path` (ENOTEMPTY from the file system otherwise)."""
         error, node, parent, last, _ = self._walk(cred, path, follow=False)
@@ -646,20 +667,9 @@ class VFS:
             return errno.EINVAL
         if node.model in self._mounts:
             return errno.EBUSY
-        if self._rdonly(self._node_mounts(node)):
-            return errno.EROFS
-        base = node.base()
-        error = base.mount.op.remove_error()
+        error, base, pm, m = self._may_remove(cred, node, parent)
         if error:
             return error
-        pm, m = self._meta_for(parent), self._meta_for(node)
-        error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
-        if error:
-            return error
-        if pm.mode & _st.S_ISVTX and cred.cr_uid not in (m.uid, pm.uid) and self._priv(cred, PRIV_VFS_ADMIN):
-            return errno.EPERM
-        if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
-            return errno.EPERM
         error = base.mount.op.remove(self, base, VDIR)
         if error:
             return error
@@ -775,20 +785,9 @@ class VFS:
             return errno.EPERM
         if parent is None or last in (".", ".."):
             return errno.EINVAL
-        if self._rdonly(self._node_mounts(node)):
-            return errno.EROFS
-        base = node.base()
-        error = base.mount.op.remove_error()
+        error, base, pm, m = self._may_remove(cred, node, parent)
         if error:
             return error
-        pm, m = self._meta_for(parent), self._meta_for(node)
-        error = self._access(VDIR, self._node_mounts(parent), pm, VWRITE, cred)
-        if error:
-            return error
-        if pm.mode & _st.S_ISVTX and cred.cr_uid not in (m.uid, pm.uid) and self._priv(cred, PRIV_VFS_ADMIN):
-            return errno.EPERM
-        if m.flags & (NOUNLINK | IMMUTABLE | APPEND) or pm.flags & APPEND:
-            return errno.EPERM
         error = base.mount.op.remove(self, base, node.vtype)
         if error:
             return error

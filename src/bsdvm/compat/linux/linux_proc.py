@@ -24,7 +24,7 @@ import struct
 from typing import Any
 
 from ...kern.kern_exec import execve_body
-from ...kern.kern_exit import EJUSTRETURN, W_EXITED, exit1, kern_wait
+from ...kern.kern_exit import EJUSTRETURN, W_EXITED, exit1, wait4_copyout
 from ...kern.kern_fork import fork1
 from ...kern.kern_sig import NSIG, SigInfo, psignal
 from ...kern.sysent import CADDR_T, INT, PATH, U_LONG, Arg, Sysent
@@ -95,19 +95,7 @@ def linux_wait4(td: Any, uap: Any) -> int:
     """wait4(2) (see the module comment)."""
     if uap.options & ~(1 | 2 | 8 | 0x01000000 | 0x40000000 | 0x80000000 | 0x20000000):
         return errno.EINVAL
-    err, pid, status = kern_wait(td.td_proc, uap.pid, uap.options)
-    if err:
-        return err
-    m = td.td_proc.p_vmspace.vm_map
-    try:
-        if pid and uap.status:
-            copyout(m, uap.status, struct.pack("<i", status))
-        if pid and uap.rusage:
-            copyout(m, uap.rusage, bytes(144))
-    except UserFault:
-        return errno.EFAULT
-    td.td_retval[0] = pid
-    return 0
+    return wait4_copyout(td, uap.pid, uap.options, uap.status, uap.rusage)
 
 
 def _pfind(p: Any, pid: int) -> Any:
