@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -89,18 +90,38 @@ class Meter:
 
 
 class _Watchdog:
-    """Raises JobTimeout in the calling thread after `timeout` seconds unless disarmed first."""
+    """Raises JobTimeout in the calling thread after `timeout` seconds unless disarmed first.
+
+    In the main thread the alarm is SIGALRM (setitimer): its handler raises between bytecodes, and
+    no other thread's state is touched.  In any other thread (a Dask worker's) a timer thread
+    injects the exception with PyThreadState_SetAsyncExc.  A run under coverage hung once with the
+    injected exception racing the timer's own Event in disarm; the signal path avoids that race
+    where a signal can be had.
+    """
 
     def __init__(self, timeout: float | None) -> None:
         self.fired = False
         self._armed = timeout is not None
         self._lock = threading.Lock()
         self._tid = threading.get_ident()
-        self._timer = None
-        if timeout is not None:
+        self._timer: threading.Timer | None = None
+        self._old_handler: Any = None
+        self._use_signal = (timeout is not None and hasattr(signal, "setitimer")
+                            and threading.current_thread() is threading.main_thread())
+        if timeout is None:
+            return
+        if self._use_signal:
+            self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        else:
             self._timer = threading.Timer(timeout, self._fire)
             self._timer.daemon = True
             self._timer.start()
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        if self._armed:
+            self.fired = True
+            raise JobTimeout()
 
     def _fire(self) -> None:
         with self._lock:
@@ -111,6 +132,11 @@ class _Watchdog:
 
     def disarm(self) -> None:
         """After this returns no JobTimeout is pending or will be raised in the thread."""
+        if self._use_signal:
+            self._armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old_handler)
+            return
         with self._lock:
             self._armed = False
             if self.fired:                  # fired but maybe not yet delivered: withdraw it
