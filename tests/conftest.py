@@ -8,10 +8,28 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from bsdvm import Kernel
+from bsdvm.vm.invariants import check_quiescent
 
 settings.register_profile("bsdvm-ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("long", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("BSDVM_HYPOTHESIS_PROFILE", "bsdvm-ci"))
+
+
+@pytest.fixture
+def k():
+    """A fresh default Kernel; afterwards every process exits and the kernel must be quiescent
+    (every frame and swap block free).  Test modules that need another kernel define their own."""
+    kern = Kernel()
+    try:
+        yield kern
+        for p in kern.processes():
+            p.exit()
+        check_quiescent(kern)
+    finally:
+        kern.close()

@@ -9,28 +9,14 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
-from bsdvm import Kernel, mman
-from bsdvm.vm.invariants import check_quiescent
+from bsdvm import mman
 
 PG = 4096
 R, W = mman.PROT_READ, mman.PROT_WRITE
 RW = R | W
 ANON = mman.MAP_ANON | mman.MAP_PRIVATE
 HIGH = 0x40000000                   # 2 MB aligned: one page-table page covers what tests map here
-
-
-@pytest.fixture
-def k():
-    kern = Kernel()
-    try:
-        yield kern
-        for p in kern.processes():
-            p.exit()
-        check_quiescent(kern)
-    finally:
-        kern.close()
 
 
 def entry_at(p, addr: int):

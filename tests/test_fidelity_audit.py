@@ -14,7 +14,6 @@ import pytest
 
 from bsdvm import BusError, Kernel, SegmentationFault, mman
 from bsdvm.kern.vfs import Vnode
-from bsdvm.vm.invariants import check_quiescent
 
 PG = 4096
 R, W = mman.PROT_READ, mman.PROT_WRITE
@@ -24,18 +23,6 @@ SHANON = mman.MAP_ANON | mman.MAP_SHARED
 INCORE, REF, MOD = mman.MINCORE_INCORE, mman.MINCORE_REFERENCED, mman.MINCORE_MODIFIED
 REF_O, MOD_O = mman.MINCORE_REFERENCED_OTHER, mman.MINCORE_MODIFIED_OTHER
 HIGH = 0x40000000                   # 2 MB aligned: one page-table page covers what tests map here
-
-
-@pytest.fixture
-def k():
-    kern = Kernel()
-    try:
-        yield kern
-        for p in kern.processes():
-            p.exit()
-        check_quiescent(kern)
-    finally:
-        kern.close()
 
 
 def host(k, path: str) -> bytes:

@@ -22,26 +22,13 @@ import os
 
 import pytest
 
-from bsdvm import Kernel, SegmentationFault, mman
-from bsdvm.vm.invariants import check_quiescent
+from bsdvm import SegmentationFault, mman
 
 PG = 4096
 R, W = mman.PROT_READ, mman.PROT_WRITE
 RW = R | W
 ANON = mman.MAP_ANON | mman.MAP_PRIVATE
 HIGH = 0x40000000
-
-
-@pytest.fixture
-def k():
-    kern = Kernel()
-    try:
-        yield kern
-        for p in kern.processes():
-            p.exit()
-        check_quiescent(kern)
-    finally:
-        kern.close()
 
 
 def test_load_on_wired_cow_entry_after_protection_round_trip_copies_the_page(k):

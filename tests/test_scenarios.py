@@ -26,18 +26,6 @@ INCORE, REF, MOD = mman.MINCORE_INCORE, mman.MINCORE_REFERENCED, mman.MINCORE_MO
 REF_O, MOD_O = mman.MINCORE_REFERENCED_OTHER, mman.MINCORE_MODIFIED_OTHER
 
 
-@pytest.fixture
-def k():
-    kern = Kernel()
-    try:
-        yield kern
-        for p in kern.processes():
-            p.exit()
-        check_quiescent(kern)
-    finally:
-        kern.close()
-
-
 def pattern(tag: int, n: int) -> bytes:
     return bytes((tag * 7 + i * 13) & 0xFF for i in range(n))
 
