@@ -18,6 +18,8 @@ May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
                     VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
@@ -126,10 +128,46 @@ def pmap_enter_quick(pmap: Pmap, va: int, m, prot: int) -> None:
 
 
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
-    """PMAP-2."""
+    """PMAP-2.  Pmap._drop for each translation of the range, with the pmap's tables held in
+    locals and each page-table page's count settled once per run of translations in it (the
+    whole address space goes this way at exit)."""
     ptes = pmap.ptes
+    ptp = pmap.ptp
+    inval = pmap.on_invalidate
+    cur = -1                                # the page-table page being emptied, and its count
+    left = 0
+    wired = 0
     for vpn in pmap.vpns(sva, eva):
-        pmap._drop(vpn, ptes[vpn])
+        if inval is not None:
+            inval(vpn)
+        pte = ptes.pop(vpn)
+        m = pte.page
+        del m.pv[(pmap, vpn)]
+        if vpn >> 9 != cur:
+            if cur >= 0:
+                _settle_ptp(ptp, cur, left)
+            cur = vpn >> 9
+            left = ptp[cur]
+        left -= 1
+        if not m.flags & PG_FICTITIOUS:     # pmap_remove_pte: only PG_MANAGED translations
+            if pte.mod:
+                m.dirty = True
+            if pte.ref:
+                m.flags |= PG_REFERENCED
+        if pte.wired:
+            wired += 1
+    if cur >= 0:
+        _settle_ptp(ptp, cur, left)
+    pmap.wired_count -= wired
+
+
+def _settle_ptp(ptp: dict[int, int], index: int, count: int) -> None:
+    """Store a page-table page's new translation count; an empty one is freed
+    (_pmap_unwire_pte_hold)."""
+    if count:
+        ptp[index] = count
+    else:
+        del ptp[index]
 
 
 def pmap_remove_all(m) -> None:
@@ -227,18 +265,35 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
     for -- cut the copy short, and the child faults on the pages left over."""
     if dst_addr != src_addr or free_count < free_reserved:
         return
-    skip_ptp = -1                           # a page-table page whose copy has stopped
-    for vpn in src.vpns(src_addr, src_addr + length):
-        ptp = vpn >> 9
-        if ptp == skip_ptp:
-            continue
-        pte = src.ptes[vpn]
-        if pte.page.flags & PG_FICTITIOUS:
-            continue                        # only managed pages are copied
-        if vpn not in dst.ptes:
-            dst._insert(vpn, Pte(pte.page, pte.prot, False))
-        if dst.ptp.get(ptp, 0) >= src.ptp[ptp]:
-            skip_ptp = ptp
+    # One page-table page at a time, as amd64's loop: its run of source translations is found by
+    # bisection, and the destination's count (dstmpte->wire_count) is kept in a local and stored
+    # once.  Pmap._insert is spelt out: this loop runs once per resident page at every fork.
+    src_ptes = src.ptes
+    dst_ptes = dst.ptes
+    src_ptp = src.ptp
+    dst_ptp = dst.ptp
+    vpns = src.vpns(src_addr, src_addr + length)
+    i = 0
+    n = len(vpns)
+    while i < n:
+        ptp = vpns[i] >> 9
+        j = bisect_left(vpns, (ptp + 1) << 9, i, n)
+        have = dst_ptp.get(ptp, 0)
+        limit = src_ptp[ptp]
+        for vpn in vpns[i:j]:
+            pte = src_ptes[vpn]
+            m = pte.page
+            if m.flags & PG_FICTITIOUS:
+                continue                    # only managed pages are copied
+            if vpn not in dst_ptes:
+                dst_ptes[vpn] = Pte(m, pte.prot, False)
+                m.pv[(dst, vpn)] = None
+                have += 1
+            if have >= limit:
+                break
+        if have:
+            dst_ptp[ptp] = have
+        i = j
 
 
 def pmap_ts_referenced(m) -> int:
