@@ -284,11 +284,13 @@ def _prefault(m, entry, vaddr: int) -> None:
     starta = vaddr - PFBAK * PAGE_SIZE
     if starta < entry.start:
         starta = entry.start
+    enda = entry.end
+    is_prefaultable = pmap_mod.pmap_is_prefaultable
     for i in _PREFAULT_ORDER:
         addr = vaddr + i * PAGE_SIZE
-        if addr < starta or addr >= entry.end:
+        if addr < starta or addr >= enda:
             continue
-        if not pmap_mod.pmap_is_prefaultable(pmap, addr):
+        if not is_prefaultable(pmap, addr):
             continue
         obj = obj0
         pindex = atop(addr - entry.start + entry.offset)

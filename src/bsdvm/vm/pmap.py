@@ -93,7 +93,25 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
     old = pmap.ptes.get(vpn)
     if old is not None:
         if old.page is not m:
-            pmap._drop(vpn, old)
+            # A new page in the same PTE slot: the old page's pv entry goes (with the old A and M
+            # bits, when managed) and the page-table page's count stays as it was -- amd64 drops
+            # the reference it took for the slot (mpte->wire_count--).
+            if pmap.on_invalidate is not None:
+                pmap.on_invalidate(vpn)
+            om = old.page
+            del om.pv[(pmap, vpn)]
+            if not om.flags & PG_FICTITIOUS:
+                if old.mod:
+                    om.dirty = True
+                if old.ref:
+                    om.flags |= PG_REFERENCED
+            if old.wired != wired:
+                pmap.wired_count += 1 if wired else -1
+            pte = Pte(m, prot, wired)
+            pte.ref = True
+            pmap.ptes[vpn] = pte
+            m.pv[(pmap, vpn)] = None
+            return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
                 old.prot = prot
