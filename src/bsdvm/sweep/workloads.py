@@ -227,7 +227,9 @@ class ExecWorkload(Workload):
                                       "(pip install 'bsdvm[exec]'): --exec jobs cannot run") from None
         p = kernel.spawn(uid=uid, gid=uid)
         p.execve(path, list(self.argv), list(EXEC_ENV))
-        return dict(exit_status=int(kernel.run()))
+        status = kernel.run()           # None only when an on_slice callback pauses the run
+        assert status is not None
+        return dict(exit_status=status)
 
 
 def _resolve(prog: str) -> str | None:
