@@ -8,6 +8,7 @@ test starts its own, as `bsdvm sweep` does.
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -15,7 +16,6 @@ from click.testing import CliRunner
 from sweeputil import write_inputs
 
 from bsdvm.cli import main
-from bsdvm.process import Process
 from bsdvm.sweep import (ExecWorkload, Plan, PlanError, load_plan, load_results, run_job, sweep,
                          workloads_from)
 from bsdvm.sweep.engine import results_frame
@@ -114,18 +114,15 @@ def test_failing_and_timed_out_jobs_are_rows_and_the_rest_complete(client, input
     assert statuses[-1].total == 2 and statuses[-1].resumed == 2
 
 
-def test_exec_without_bsdvm_exec_is_a_failed_row_saying_so(monkeypatch, tmp_path):
-    if hasattr(Process, "execve"):
-        monkeypatch.delattr(Process, "execve")
+def test_exec_on_a_worker_without_the_cpu_module_is_a_failed_row_saying_so(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "unicorn", None)      # import unicorn -> ImportError
     plan = Plan([ExecWorkload.from_command("true")], physmem=["1M"])
     (job,), _ = plan.jobs()
     row = run_job(job)
     assert row["status"] == "failed"
-    assert row["error"].startswith("WorkloadUnavailable: this bsdvm has no `bsdvm exec`")
+    assert row["error"].startswith("WorkloadUnavailable: this worker has no unicorn module")
 
 
-@pytest.mark.skipif(not hasattr(Process, "execve"),
-                    reason="bsdvm exec (issue 13: Process.execve, Kernel.run) is not merged yet")
 def test_exec_workload_records_the_programs_exit_status(client, tmp_path):
     plan = Plan([ExecWorkload.from_command("true"), ExecWorkload.from_command("false")],
                 physmem=["16M"], swap=["32M"])
