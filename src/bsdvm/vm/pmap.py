@@ -72,13 +72,20 @@ class Pmap:
             self.ptp[vpn >> 9] = n
         else:
             del self.ptp[vpn >> 9]          # _pmap_unwire_pte_hold frees the empty page-table page
-        if not m.flags & PG_FICTITIOUS:     # pmap_remove_pte: only PG_MANAGED translations
-            if pte.mod:
-                m.dirty = True
-            if pte.ref:
-                m.flags |= PG_REFERENCED
+        _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
+
+
+def _save_pte_bits(pte: Pte, m) -> None:
+    """pmap_remove_pte / pmap_protect / pmap_enter: the A and M bits of a translation that goes
+    or is cleared pass to its page when managed (A as PG_REFERENCED, M as the dirty field); an
+    unmanaged (device) page keeps no such state."""
+    if not m.flags & PG_FICTITIOUS:
+        if pte.mod:
+            m.dirty = True
+        if pte.ref:
+            m.flags |= PG_REFERENCED
 
 
 _PTE_BITS = VM_PROT_WRITE | VM_PROT_EXECUTE     # what a PTE encodes of prot: PG_RW and (not) PG_NX
@@ -100,11 +107,7 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
                 pmap.on_invalidate(vpn)
             om = old.page
             del om.pv[(pmap, vpn)]
-            if not om.flags & PG_FICTITIOUS:
-                if old.mod:
-                    om.dirty = True
-                if old.ref:
-                    om.flags |= PG_REFERENCED
+            _save_pte_bits(old, om)
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
             pte = Pte(m, prot, wired)
@@ -120,11 +123,7 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
                 pmap.wired_count += 1 if wired else -1
             if pmap.on_invalidate is not None:
                 pmap.on_invalidate(vpn)
-            if not m.flags & PG_FICTITIOUS:
-                if old.ref:
-                    m.flags |= PG_REFERENCED
-                if old.mod:
-                    m.dirty = True
+            _save_pte_bits(old, m)
             old.prot = prot
             old.wired = wired
             old.ref = True
@@ -167,11 +166,7 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
             cur = vpn >> 9
             left = ptp[cur]
         left -= 1
-        if not m.flags & PG_FICTITIOUS:     # pmap_remove_pte: only PG_MANAGED translations
-            if pte.mod:
-                m.dirty = True
-            if pte.ref:
-                m.flags |= PG_REFERENCED
+        _save_pte_bits(pte, m)
         if pte.wired:
             wired += 1
     if cur >= 0:
@@ -208,12 +203,7 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
         if inval is not None:
             inval(vpn)
         pte = ptes[vpn]
-        m = pte.page
-        if not m.flags & PG_FICTITIOUS:
-            if pte.ref:
-                m.flags |= PG_REFERENCED
-            if pte.mod:
-                m.dirty = True
+        _save_pte_bits(pte, pte.page)
         pte.ref = False
         pte.mod = False
         pte.prot &= prot
