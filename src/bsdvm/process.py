@@ -177,7 +177,11 @@ class Process(SyscallMethods):
     def _syscall(self, entry: Sysent, *values: Any) -> Any:
         """Convert a Python caller's values by the entry's C types (before taking the lock: a bad
         argument changes nothing), then run the body as `_run` does."""
-        uap = self._builders[entry.number](*values)
+        return self._run(entry, self._builders[entry.number](*values))
+
+    def _run(self, entry: Sysent, uap: Any) -> Any:
+        """Run one system call body for this process under the kernel's lock: its result for a
+        Python caller, or OSError with its errno."""
         with self.kernel.giant:
             if self.proc.p_vmspace is None:
                 self._live()
@@ -197,20 +201,6 @@ class Process(SyscallMethods):
                 return bytes(getattr(uap, entry.result_arg).sysbuf)
             if returns is _STRUCT_OUT:
                 return getattr(uap, entry.result_arg).value
-            return entry.python_result(td, uap)
-
-    def _run(self, entry: Sysent, uap: Any) -> Any:
-        """Run one system call body for this process under the kernel's lock: its result for a
-        Python caller, or OSError with its errno."""
-        with self.kernel.giant:
-            self._live()
-            td = self.proc.td
-            retval = td.td_retval
-            retval[0] = 0
-            retval[1] = 0
-            err = entry.body(td, uap)
-            if err:
-                raise OSError(err, os.strerror(err), entry.name)
             return entry.python_result(td, uap)
 
     # -- calls whose Python form differs from the C one ------------------------------------------
