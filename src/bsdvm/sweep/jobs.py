@@ -8,7 +8,7 @@ refuses the configuration or a timeout becomes a row with `status` "failed" or "
 Measurements: the vmstat event counters are taken after boot and sysctl settings and again at the
 end (the difference is the workload's); `peak_resident` is the high-water mark of page frames in use
 (anonymous, file cache and wired, all but the kernel's boot-time pages) and `peak_swap` that of swap
-blocks in use, followed by `Meter`, which wraps the kernel's page and swap allocators for the job.
+blocks in use, followed by `Meter`, which reads the page and swap allocators' watermarks for the job.
 Timeout: a watchdog thread raises `JobTimeout` in the job's thread (CPython's asynchronous exception),
 so a job stuck in model code stops at its next Python instruction without killing the worker.
 May call: the public bsdvm API, .workloads, .plan.
@@ -48,45 +48,24 @@ class JobTimeout(BaseException):
 
 
 class Meter:
-    """Follows the peak number of page frames and swap blocks in use on one kernel by wrapping its
-    allocators (an instance attribute shadows the bound method; the VM calls them through the
-    kernel's `phys` and `swap` objects).  `detach()` restores them."""
+    """Follows the peak number of page frames and swap blocks in use on one kernel from the
+    allocators' own watermarks (PhysMem.free_low, SwapSpace.used_high), which it resets when it
+    starts.  The allocators are not wrapped: compiled (mypyc) builds cannot shadow their methods."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        phys, swap = kernel.phys, kernel.swap
-        self.free_low = phys.free_count
-        self.swap_high = swap.used
-        page_alloc, swap_alloc = phys.alloc, swap.alloc
-
-        def alloc_page(obj: Any, pindex: int) -> Any:
-            m = page_alloc(obj, pindex)
-            if phys.free_count < self.free_low:
-                self.free_low = phys.free_count
-            return m
-
-        def alloc_swap(*args: Any, **kw: Any) -> Any:
-            blk = swap_alloc(*args, **kw)
-            if swap.used > self.swap_high:
-                self.swap_high = swap.used
-            return blk
-
-        phys.alloc = alloc_page         # type: ignore[method-assign]
-        swap.alloc = alloc_swap         # type: ignore[method-assign]
+        kernel.phys.free_low = kernel.phys.free_count
+        kernel.swap.used_high = kernel.swap.used
 
     @property
     def peak_resident(self) -> int:
         """Bytes: the most page frames in use at once, beyond the kernel's boot-time wired pages."""
-        return (self.kernel.phys.free_at_boot - self.free_low) * PAGE_SIZE
+        return (self.kernel.phys.free_at_boot - self.kernel.phys.free_low) * PAGE_SIZE
 
     @property
     def peak_swap(self) -> int:
         """Bytes: the most swap blocks in use at once."""
-        return self.swap_high * PAGE_SIZE
-
-    def detach(self) -> None:
-        for o in (self.kernel.phys, self.kernel.swap):
-            o.__dict__.pop("alloc", None)
+        return self.kernel.swap.used_high * PAGE_SIZE
 
 
 class _Watchdog:
@@ -206,7 +185,6 @@ def run_job(job: Job, payload: bytes | None = None, timeout: float | None = None
             row["page_outs"] = row["v_swappgsout"] + row["v_vnodepgsout"]
             row["peak_resident"] = meter.peak_resident
             row["peak_swap"] = meter.peak_swap
-            meter.detach()
         try:
             kernel.close()
         except Exception as e:  # noqa: BLE001 -- a kernel that cannot shut down fails the job

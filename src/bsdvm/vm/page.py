@@ -116,6 +116,7 @@ class PhysMem:
         self.inactive: OrderedDict[VmPage, None] = OrderedDict()
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.free_at_boot = self.free_count
+        self.free_low = self.free_count         # the fewest free frames seen (reset by assignment)
         # set by VmSystem.attach_pagedaemon: called with the shortfall when memory runs short
         self.pagedaemon: Callable[[int], None] | None = None
         self.dnweight = 0                       # vm_page_dontneed's static call counter
@@ -141,6 +142,8 @@ class PhysMem:
         if self.free_count == 0:
             return None
         self.free_count -= 1
+        if self.free_count < self.free_low:
+            self.free_low = self.free_count
         if self._free_frames:
             frame = self._free_frames.pop()
             off = frame << PAGE_SHIFT

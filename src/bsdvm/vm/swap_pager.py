@@ -57,6 +57,7 @@ class SwapSpace:
         self._hiwat = 0                                      # blocks >= _hiwat were never used
         self._freed: list[int] = []                          # heap of free blocks < _hiwat
         self.owner: dict[int, tuple[int, int]] = {}          # block -> (object id, pindex)
+        self.used_high = 0                  # the most blocks in use at once (reset by assignment)
 
     @property
     def used(self) -> int:
@@ -71,6 +72,8 @@ class SwapSpace:
         else:
             return None
         self.owner[blk] = (obj.id, pindex)
+        if len(self.owner) > self.used_high:
+            self.used_high = len(self.owner)
         return blk
 
     def release(self, blk: int) -> None:
