@@ -173,7 +173,7 @@ def _activate(p: Any, ef: elf.ElfFile, interp_ef: elf.ElfFile | None, execfn: by
         p.p_cpu = None
     old = p.p_vmspace
     vms = new_vmspace(kernel)
-    vms.proc = p                    # type: ignore[attr-defined]
+    vms.proc = p
     p.p_vmspace = vms
     old.proc = None
     vmspace_free(old)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from .jobs import (COUNTER_COLUMNS, RESULT_COLUMNS, STATUS_FAILED, STATUS_OK, failed_row, run_job)
 from .plan import Job, Plan

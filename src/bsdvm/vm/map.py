@@ -1034,6 +1034,7 @@ class Vmspace:
         self.vm_tsize = self.vm_dsize = self.vm_ssize = 0
         self.vm_taddr = self.vm_daddr = self.vm_maxsaddr = 0
         self.vm_swrss = 0
+        self.proc: Any = None           # the process using this vmspace (kern/proc.py sets it)
 
     @property
     def vm_pmap(self) -> Pmap:

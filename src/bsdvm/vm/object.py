@@ -42,7 +42,7 @@ class VmObject:
         self.shadows: set[VmObject] = set()
         self.backing_object: VmObject | None = None
         self.backing_object_offset = 0      # bytes
-        self.handle = None
+        self.handle: Any = None
         self.flags = OBJ_ONEMAPPING if objtype in (OBJT_DEFAULT, OBJT_SWAP) else 0
         self.pages: dict[int, Any] = {}     # pindex -> VmPage
         self.resident_page_count = 0

@@ -19,6 +19,7 @@ May call: vm.page (queues only through the page flags).
 from __future__ import annotations
 
 from bisect import bisect_left
+from typing import Callable
 
 from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
                     VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
@@ -38,10 +39,10 @@ class Pte:
 
 
 class Pmap:
-    def __init__(self):
+    def __init__(self) -> None:
         self.ptes: dict[int, Pte] = {}      # virtual page number -> translation
         self.wired_count = 0
-        self.on_invalidate = None           # the TLB shootdown of the CPU running this pmap
+        self.on_invalidate: Callable[[int], object] | None = None  # the TLB shootdown of its CPU
         self.ptp: dict[int, int] = {}       # page-table page (vpn >> 9) -> translations in it
 
     @property
