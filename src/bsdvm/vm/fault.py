@@ -12,7 +12,7 @@ vm.object, vm.pager, vm.pmap, vm.page.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from . import pmap as pmap_mod
 from .map import vm_map_growstack, vm_map_lookup
@@ -29,16 +29,17 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     VM_PROT_WRITE, atop)
 from .page import ZERO_PAGE
 
-from typing import TYPE_CHECKING
-
 if TYPE_CHECKING:
+    from .map import VmMap, VmMapEntry
+    from .object import VmObject
+    from .page import PhysMem, VmPage
     from .vm_system import VmSystem
 
-PFBAK = 4
-PFFOR = 4
+PFBAK: Final = 4
+PFFOR: Final = 4
 
 
-def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
+def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
     """Resolve a fault at vaddr in map m.  Returns a KERN_* code."""
     vmsys = m.vmsys
     phys = vmsys.phys
@@ -71,11 +72,11 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
 
     if wired:
         fault_type = prot
-    obj = first_object
+    obj: VmObject = first_object
     pindex = first_pindex
-    first_m: Any = None
+    first_m: VmPage | None = None
     first_m_zero = False        # first_m came zeroed from vm_page_alloc (PG_ZERO), no pager saw it
-    page = None
+    page: VmPage | None = None
     while True:
         if obj.flags & OBJ_DEAD:
             _release(phys, first_m)
@@ -145,6 +146,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 obj = first_object
                 pindex = first_pindex
             page = first_m
+            assert page is not None             # the first object's step made or found one
             if not first_m_zero:        # as FreeBSD: pmap_zero_page unless the page is PG_ZERO
                 page.data[:] = ZERO_PAGE
             page.valid = True
@@ -171,6 +173,7 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 phys.rename(page, first_object, first_pindex)
                 counters["v_cow_optim"] += 1
             else:
+                assert first_m is not None      # the walk passed the first object: it has one
                 first_m.data[:] = page.data
                 first_m.valid = True
                 # The copy is this object's own version: were it left clean (a wiring fault
@@ -222,12 +225,12 @@ def vm_fault(m, vaddr: int, fault_type: int, fault_flags: int) -> int:
     return KERN_SUCCESS
 
 
-def _release(phys, first_m) -> None:
+def _release(phys: PhysMem, first_m: VmPage | None) -> None:
     if first_m is not None and not first_m.valid and first_m.object is not None:
         phys.free(first_m)
 
 
-def _drop_swap(vmsys: VmSystem, obj, page) -> None:
+def _drop_swap(vmsys: VmSystem, obj: VmObject, page: VmPage) -> None:
     """A dirtied page's swap copy is stale: give the block back (FLT-9)."""
     blk = obj.swblocks.pop(page.pindex, None)
     if blk is not None:
@@ -235,7 +238,7 @@ def _drop_swap(vmsys: VmSystem, obj, page) -> None:
     page.swapblk = None
 
 
-def _cluster(entry, pindex):
+def _cluster(entry: VmMapEntry, pindex: int) -> tuple[int, int]:
     """FLT-6 read-ahead sizes (behind, ahead) for a vnode page-in, for whichever object of the
     chain is asked (a private mapping's file object reads ahead too)."""
     behav = entry.eflags & MAP_ENTRY_BEHAV_MASK
@@ -246,7 +249,7 @@ def _cluster(entry, pindex):
     return 7, 8
 
 
-def _cache_behind(phys, obj, pindex: int) -> None:
+def _cache_behind(phys: PhysMem, obj: VmObject, pindex: int) -> None:
     """FLT-6's sequential case: the fully valid, idle pages right behind the fault (up to
     2 * VM_FAULT_READ = 32, stopping at the first missing one) lose their translations and head
     for reclamation: dirty ones to the inactive queue, clean ones to the cache.  7.0's cached pages
@@ -268,10 +271,10 @@ def _cache_behind(phys, obj, pindex: int) -> None:
 
 
 # vm_fault_prefault's visiting order: behind first, then ahead, widening.
-_PREFAULT_ORDER = (-1, 1, -2, 2, -3, 3, -4, 4)
+_PREFAULT_ORDER: Final = (-1, 1, -2, 2, -3, 3, -4, 4)
 
 
-def _prefault(m, entry, vaddr: int) -> None:
+def _prefault(m: VmMap, entry: VmMapEntry, vaddr: int) -> None:
     """FLT-10 (vm_fault_prefault): map resident, valid neighbours read-only, visiting -1, +1, -2,
     +2 ... pages.  Addresses outside the entry or not prefaultable (already mapped, or no
     page-table page yet) are skipped; the first neighbour whose page is not resident anywhere in
@@ -285,12 +288,11 @@ def _prefault(m, entry, vaddr: int) -> None:
     if starta < entry.start:
         starta = entry.start
     enda = entry.end
-    is_prefaultable = pmap_mod.pmap_is_prefaultable
     for i in _PREFAULT_ORDER:
         addr = vaddr + i * PAGE_SIZE
         if addr < starta or addr >= enda:
             continue
-        if not is_prefaultable(pmap, addr):
+        if not pmap_mod.pmap_is_prefaultable(pmap, addr):
             continue
         obj = obj0
         pindex = atop(addr - entry.start + entry.offset)
@@ -307,7 +309,7 @@ def _prefault(m, entry, vaddr: int) -> None:
             pmap_mod.pmap_enter_quick(pmap, addr, page, prot & (VM_PROT_READ | VM_PROT_EXECUTE))
 
 
-def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
+def vm_fault_wire(m: VmMap, start: int, end: int, user: bool, fictitious: bool) -> int:
     """FLT-12."""
     fault_type = VM_PROT_READ if user else VM_PROT_READ | VM_PROT_WRITE
     flags = VM_FAULT_USER_WIRE if user else VM_FAULT_CHANGE_WIRING
@@ -322,7 +324,7 @@ def vm_fault_wire(m, start: int, end: int, user: bool, fictitious: bool) -> int:
     return KERN_SUCCESS
 
 
-def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
+def vm_fault_unwire(m: VmMap, start: int, end: int, fictitious: bool) -> None:
     """FLT-13: every page pmap_extract finds in the range loses its translation's wiring and
     one page wiring -- whether or not that translation was wired."""
     phys = m.vmsys.phys
@@ -335,7 +337,8 @@ def vm_fault_unwire(m, start: int, end: int, fictitious: bool) -> None:
             phys.unwire(pte.page, True)
 
 
-def vm_fault_copy_entry(dst_map, src_map, dst_entry, src_entry) -> int:
+def vm_fault_copy_entry(dst_map: VmMap, src_map: VmMap, dst_entry: VmMapEntry,
+                        src_entry: VmMapEntry) -> int:
     """FORK-3 for wired entries: the child gets its own copy of every page now.  Returns
     KERN_RESOURCE_SHORTAGE when memory cannot be had even by killing another process."""
     vmsys = dst_map.vmsys
@@ -430,7 +433,7 @@ class UserFault(Exception):
         self.write = write
 
 
-def copyin(m, addr: int, n: int) -> bytes:
+def copyin(m: VmMap, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
     once: pages whose frames are consecutive in physical memory are taken as one slice of it (a
     run), and the runs are joined straight into the result."""
@@ -438,7 +441,7 @@ def copyin(m, addr: int, n: int) -> bytes:
     phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
-    parts: list = []
+    parts: list[bytes | memoryview] = []
     viewed = 0                  # parts[viewed:] are still views of page frames
     run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
     pos = 0
@@ -483,13 +486,13 @@ def copyin(m, addr: int, n: int) -> bytes:
             run_hi = lo + chunk
         pos += chunk
     if run_hi > run_lo:
-        if not parts:                           # one run: slice the buffer itself, one copy
-            return phys.memory[run_lo:run_hi]
+        if not parts:                           # one run: one copy of its slice of the buffer
+            return mem[run_lo:run_hi].tobytes()
         parts.append(mem[run_lo:run_hi])
     return b"".join(parts)
 
 
-def copyout(m, addr: int, data) -> None:
+def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
     """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault.
     Pages whose frames are consecutive in physical memory take their bytes in one slice
     assignment (a run); a run is written before any fault, which may free and reuse frames."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from . import pmap as pmap_mod
 from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
@@ -22,6 +22,7 @@ from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
 if TYPE_CHECKING:
     from .page import VmPage
+    from .vm_system import VmSystem
 
 _ids = itertools.count(1)
 
@@ -32,7 +33,7 @@ class VmObject:
                  "resident_page_count", "generation", "swblocks", "vnp_size", "paging_in_progress",
                  "__weakref__")
 
-    def __init__(self, vm, objtype: int, size: int):
+    def __init__(self, vm: VmSystem, objtype: int, size: int) -> None:
         self.vm = vm
         self.id = next(_ids)
         self.type = objtype
@@ -44,7 +45,7 @@ class VmObject:
         self.backing_object_offset = 0      # bytes
         self.handle: Any = None
         self.flags = OBJ_ONEMAPPING if objtype in (OBJT_DEFAULT, OBJT_SWAP) else 0
-        self.pages: dict[int, Any] = {}     # pindex -> VmPage
+        self.pages: dict[int, VmPage] = {}  # pindex -> VmPage
         self.resident_page_count = 0
         self.generation = 1
         self.swblocks: dict[int, int] = {}  # pindex -> swap block (swap pager metadata)
@@ -55,12 +56,12 @@ class VmObject:
     def anonymous(self) -> bool:
         return self.handle is None and self.type in (OBJT_DEFAULT, OBJT_SWAP)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<vm_object {self.id} type={self.type} size={self.size} ref={self.ref_count} "
                 f"shadow={self.shadow_count} res={self.resident_page_count}>")
 
 
-def pages_in(obj: VmObject, start: int, end: int | None):
+def pages_in(obj: VmObject, start: int, end: int | None) -> list[tuple[int, VmPage]]:
     """Resident (pindex, page) pairs with start <= pindex < end, in index order."""
     pages = obj.pages
     if end is None:
@@ -70,7 +71,7 @@ def pages_in(obj: VmObject, start: int, end: int | None):
     return sorted((i, m) for i, m in pages.items() if start <= i < end)
 
 
-def vm_object_allocate(vm, objtype: int, size: int) -> VmObject:
+def vm_object_allocate(vm: VmSystem, objtype: int, size: int) -> VmObject:
     """OBJ-1."""
     obj = VmObject(vm, objtype, size)
     vm.objects[obj.id] = obj
@@ -265,7 +266,7 @@ def vm_object_page_remove(obj: VmObject, start: int, end: int, clean_only: bool)
         phys.free(m)
 
 
-EASY_SCAN_FACTOR = 8
+EASY_SCAN_FACTOR: Final = 8
 
 
 def _test_dirty(m: "VmPage") -> bool:

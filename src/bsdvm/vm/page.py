@@ -29,13 +29,17 @@ from __future__ import annotations
 import ctypes
 import mmap
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Final, Iterable
 
 from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTIVE, PQ_INACTIVE,
                     PQ_NONE)
 
-ZERO_PAGE = bytes(PAGE_SIZE)
-ACT_INIT = 5            # a page's act_count when it is (re)activated
+if TYPE_CHECKING:
+    from .object import VmObject
+    from .pmap import Pmap
+
+ZERO_PAGE: Final = bytes(PAGE_SIZE)
+ACT_INIT: Final = 5         # a page's act_count when it is (re)activated
 
 
 def host_buffer(nbytes: int) -> mmap.mmap | bytearray:
@@ -60,10 +64,13 @@ class VmPage:
     __slots__ = ("object", "pindex", "data", "phys_addr", "valid", "dirty", "flags", "wire_count",
                  "hold_count", "queue", "act_count", "pv", "swapblk")
 
-    def __init__(self, obj, pindex, data, flags=0, phys_addr: int = 0):
-        self.object = obj
+    def __init__(self, obj: VmObject, pindex: int, data: memoryview, flags: int = 0,
+                 phys_addr: int = 0) -> None:
+        self.object: VmObject | None = obj  # None once freed
         self.pindex = pindex
-        self.data = data            # memoryview of the frame (managed) or of device memory
+        # memoryview of the frame (managed) or of device memory; None once freed, so that a stale
+        # reference cannot reach the frame's next page (Any: every user holds a live page)
+        self.data: Any = data
         self.phys_addr = phys_addr  # the frame's physical address (device: the d_mmap address)
         self.valid = False
         self.dirty = False
@@ -72,14 +79,14 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv: dict = {}          # (pmap, vpn) -> None: every translation of this page
+        self.pv: dict[tuple[Pmap, int], None] = {}  # (pmap, vpn) -> None: its translations
         self.swapblk: int | None = None
 
     @property
     def fictitious(self) -> bool:
         return bool(self.flags & PG_FICTITIOUS)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<vm_page obj={getattr(self.object, 'id', None)} pindex={self.pindex} "
                 f"valid={self.valid} dirty={self.dirty} wire={self.wire_count}>")
 
@@ -134,7 +141,7 @@ class PhysMem:
         return self._host_address
 
     # -- allocation -----------------------------------------------------------------------------
-    def alloc(self, obj, pindex) -> VmPage | None:
+    def alloc(self, obj: VmObject, pindex: int) -> VmPage | None:
         """vm_page_alloc: a zero-filled page, or None when no frame can be had even after the
         page daemon ran."""
         if self.free_count == 0 and self.pagedaemon is not None:
@@ -165,7 +172,8 @@ class PhysMem:
         return m
 
     free_min = 0
-    on_frame_reuse: Any = None  # called with a recycled frame's physical address (the kernel's)
+    # called with a recycled frame's physical address (the kernel's)
+    on_frame_reuse: Callable[[int], object] | None = None
 
     def free(self, m: VmPage) -> None:
         """vm_page_free: the page leaves its object and its frame returns to the free pool.
@@ -266,7 +274,7 @@ class PhysMem:
             else:
                 self.deactivate(m)
 
-    def rename(self, m: VmPage, new_obj, new_pindex) -> None:
+    def rename(self, m: VmPage, new_obj: VmObject, new_pindex: int) -> None:
         """vm_page_rename: move a page to another object; it becomes dirty (PAGE-2)."""
         old = m.object
         if old is not None and old.pages.get(m.pindex) is m:
@@ -278,7 +286,7 @@ class PhysMem:
         new_obj.resident_page_count += 1
         m.dirty = True
 
-    def requeue_strays(self, objects) -> int:
+    def requeue_strays(self, objects: Iterable[VmObject]) -> int:
         """Put every valid, unwired managed page of `objects` that is on no queue on the active
         queue; returns how many.  Only needed after a Python exception (KeyboardInterrupt)
         stopped a fault between entering a page and queueing it: the queue gauges then add up

@@ -19,18 +19,22 @@ May call: vm.page (queues only through the page flags).
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Final
 
 from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
                     VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
 
+if TYPE_CHECKING:
+    from .object import VmObject
+    from .page import VmPage
+
 
 class Pte:
     __slots__ = ("page", "prot", "wired", "ref", "mod")
 
-    def __init__(self, page, prot, wired):
+    def __init__(self, page: VmPage, prot: int, wired: bool) -> None:
         self.page = page
         self.prot = prot
         self.wired = wired
@@ -49,7 +53,7 @@ class Pmap:
     def resident_count(self) -> int:
         return len(self.ptes)
 
-    def vpns(self, sva: int, eva: int):
+    def vpns(self, sva: int, eva: int) -> list[int]:
         """The mapped virtual page numbers in [sva, eva), cheapest way round."""
         lo, hi = sva >> PAGE_SHIFT, (eva + PAGE_MASK) >> PAGE_SHIFT
         if hi - lo <= len(self.ptes):
@@ -78,7 +82,7 @@ class Pmap:
             self.wired_count -= 1
 
 
-def _save_pte_bits(pte: Pte, m) -> None:
+def _save_pte_bits(pte: Pte, m: VmPage) -> None:
     """pmap_remove_pte / pmap_protect / pmap_enter: the A and M bits of a translation that goes
     or is cleared pass to its page when managed (A as PG_REFERENCED, M as the dirty field); an
     unmanaged (device) page keeps no such state."""
@@ -89,10 +93,10 @@ def _save_pte_bits(pte: Pte, m) -> None:
             m.flags |= PG_REFERENCED
 
 
-_PTE_BITS = VM_PROT_WRITE | VM_PROT_EXECUTE     # what a PTE encodes of prot: PG_RW and (not) PG_NX
+_PTE_BITS: Final = VM_PROT_WRITE | VM_PROT_EXECUTE     # what a PTE encodes of prot: PG_RW and (not) PG_NX
 
 
-def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
+def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
     """PMAP-1: create or replace the translation of va.  As amd64's pmap_enter, a translation
     that is new or whose page, PG_RW, PG_NX or PG_W changes is stored with PG_A set and PG_M
     clear (the old A and M of a managed page go to PG_REFERENCED and its dirty field); one that
@@ -137,7 +141,7 @@ def pmap_enter(pmap: Pmap, va: int, m, prot: int, wired: bool) -> None:
         pmap.wired_count += 1
 
 
-def pmap_enter_quick(pmap: Pmap, va: int, m, prot: int) -> None:
+def pmap_enter_quick(pmap: Pmap, va: int, m: VmPage, prot: int) -> None:
     """PMAP-4: a read-only, unwired translation, only if none exists."""
     vpn = va >> PAGE_SHIFT
     if vpn in pmap.ptes:
@@ -184,7 +188,7 @@ def _settle_ptp(ptp: dict[int, int], index: int, count: int) -> None:
         del ptp[index]
 
 
-def pmap_remove_all(m) -> None:
+def pmap_remove_all(m: VmPage) -> None:
     for (pmap, vpn) in list(m.pv):
         pmap._drop(vpn, pmap.ptes[vpn])
 
@@ -210,7 +214,7 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
         pte.prot &= prot
 
 
-def pmap_page_protect(m, prot: int) -> None:
+def pmap_page_protect(m: VmPage, prot: int) -> None:
     """Write-protect (prot has READ) or remove (prot lacks READ) every translation of m."""
     if not prot & VM_PROT_READ:
         pmap_remove_all(m)
@@ -227,7 +231,7 @@ def pmap_page_protect(m, prot: int) -> None:
             pmap.on_invalidate(vpn)
 
 
-def pmap_is_modified(m) -> bool:
+def pmap_is_modified(m: VmPage) -> bool:
     """Is M set in any translation of m?  Always False for an unmanaged (device) page."""
     if m.flags & PG_FICTITIOUS:
         return False
@@ -237,7 +241,7 @@ def pmap_is_modified(m) -> bool:
     return False
 
 
-def pmap_clear_modify(m) -> None:
+def pmap_clear_modify(m: VmPage) -> None:
     if m.flags & PG_FICTITIOUS:
         return
     for (pmap, vpn) in m.pv:
@@ -246,7 +250,7 @@ def pmap_clear_modify(m) -> None:
             pmap.on_invalidate(vpn)
 
 
-def pmap_clear_reference(m) -> None:
+def pmap_clear_reference(m: VmPage) -> None:
     """Clear the A bit of every translation of m (a managed page)."""
     if m.flags & PG_FICTITIOUS:
         return
@@ -305,7 +309,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
         i = j
 
 
-def pmap_ts_referenced(m) -> int:
+def pmap_ts_referenced(m: VmPage) -> int:
     """PMAP-6: count and clear A bits (stops after 5).  Unmanaged pages have none."""
     if m.flags & PG_FICTITIOUS:
         return 0
@@ -355,7 +359,7 @@ def pmap_wired_count(pmap: Pmap) -> int:
     return pmap.wired_count
 
 
-def pmap_addr_hint(obj, addr: int, size: int, nbpdr: int) -> int:
+def pmap_addr_hint(obj: VmObject | None, addr: int, size: int, nbpdr: int) -> int:
     """PMAP-9: device objects of at least a superpage are aligned to one."""
     if obj is None or obj.type != OBJT_DEVICE or size < nbpdr:
         return addr
