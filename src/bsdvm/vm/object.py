@@ -21,6 +21,7 @@ from .param import (OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE,
 from ..mman import MADV_DONTNEED, MADV_FREE, MADV_WILLNEED
 
 if TYPE_CHECKING:
+    from .map import VmMapEntry
     from .page import VmPage
     from .vm_system import VmSystem
 
@@ -145,13 +146,15 @@ def vm_object_terminate(obj: VmObject) -> None:
     vm.objects.pop(obj.id, None)
 
 
-def vm_object_shadow(source: VmObject | None, offset: int, length: int, vm: Any = None):
+def vm_object_shadow(source: VmObject | None, offset: int, length: int,
+                     vm: VmSystem | None = None) -> tuple[VmObject, int]:
     """OBJ-8: returns (object, offset) for the entry.  `vm` is needed when source is None."""
     if (source is not None and source.ref_count == 1 and source.handle is None
             and source.type in (OBJT_DEFAULT, OBJT_SWAP)):
         return source, offset
     if source is not None:
         vm = source.vm
+    assert vm is not None, "vm_object_shadow: no object and no VM system"
     result = vm_object_allocate(vm, OBJT_DEFAULT, length)
     result.backing_object = source
     if source is not None:
@@ -411,7 +414,7 @@ def vm_object_coalesce(obj: VmObject | None, prev_offset: int, prev_size: int,
     return True
 
 
-def vm_object_split(entry) -> None:
+def vm_object_split(entry: VmMapEntry) -> None:
     """OBJ-13: give a map entry a private copy of its window of a shared anonymous object."""
     orig = entry.object
     if orig is None or orig.type not in (OBJT_DEFAULT, OBJT_SWAP) or orig.ref_count <= 1:
