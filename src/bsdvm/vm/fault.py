@@ -486,8 +486,8 @@ def copyin(m: VmMap, addr: int, n: int) -> bytes:
             run_hi = lo + chunk
         pos += chunk
     if run_hi > run_lo:
-        if not parts:                           # one run: one copy of its slice of the buffer
-            return mem[run_lo:run_hi].tobytes()
+        if not parts:                           # one run: slice the buffer itself, one copy
+            return phys.memory[run_lo:run_hi]
         parts.append(mem[run_lo:run_hi])
     return b"".join(parts)
 

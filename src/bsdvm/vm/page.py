@@ -111,7 +111,9 @@ class PhysMem:
         self.free_count = npages - kernel_wired
         self.phys_base = phys_base              # physical address of frame 0
         self.size = npages * PAGE_SIZE
-        self.memory = host_buffer(self.size)    # every frame's bytes, frame f at f * PAGE_SIZE
+        # every frame's bytes, frame f at f * PAGE_SIZE: an anonymous host mapping as host_buffer's (never
+        # empty: npages > kernel_wired), whose slices are bytes
+        self.memory = mmap.mmap(-1, self.size)
         self.view = memoryview(self.memory)     # the same bytes, sliced without a copy
         self._free_frames: list[int] = []       # freed frames, reused first (LIFO: still warm)
         self._next_frame = kernel_wired         # frames from here on were never handed out
