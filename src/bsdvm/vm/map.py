@@ -469,7 +469,7 @@ def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, m
     return KERN_SUCCESS
 
 
-def vm_map_findspace(m: VmMap, start: int, length: int):
+def vm_map_findspace(m: VmMap, start: int, length: int) -> tuple[int, int | None]:
     """MAP-11: (0, address) or (1, None)."""
     if start < m.min_offset:
         start = m.min_offset
@@ -506,9 +506,10 @@ def vm_map_find(m: VmMap, obj, offset: int, addr: int, length: int, find_space: 
     m.lock()
     start = addr
     if find_space:
-        err, start = vm_map_findspace(m, start, length)
-        if err:
+        err, found = vm_map_findspace(m, start, length)
+        if err or found is None:
             return KERN_NO_SPACE, addr
+        start = found
     rv = vm_map_insert(m, obj, offset, start, start + length, prot, max_prot, cow)
     return rv, start
 
