@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from errno import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, EOPNOTSUPP, EPERM)
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from ..kern import descrip, devices, priv, vfs
 from ..mman import (MADV_CORE, MADV_PROTECT, MAP_ANON, MAP_COPY, MAP_FIXED, MAP_NOCORE,
@@ -37,6 +38,9 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, K
                     VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_NOHOLES, VM_MAP_WIRE_USER, VM_PROT_ALL,
                     VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_READ, VM_PROT_WRITE, OFF_TO_IDX, atop,
                     ptoa, round_page, trunc_page)
+
+if TYPE_CHECKING:
+    from .map import VmMap, Vmspace
 
 LK_EXCLUSIVE = 0x00080000      # sys/lockmgr.h
 
@@ -74,16 +78,16 @@ def ogetpagesize(td, uap) -> int:
 def mmap(td, uap) -> int:
     p = td.td_proc
     kernel = p.p_kernel
-    mask = kernel.arch.word_mask
+    mask: int = kernel.arch.word_mask
     sign = 1 << (kernel.arch.word_bits - 1)
-    vms = p.p_vmspace
+    vms: Vmspace = p.p_vmspace
     fp = None
 
-    addr = uap.addr
-    size = uap.len
-    prot = uap.prot & VM_PROT_ALL
-    flags = uap.flags
-    pos = uap.pos
+    addr: int = uap.addr
+    size: int = uap.len
+    prot: int = uap.prot & VM_PROT_ALL
+    flags: int = uap.flags
+    pos: int = uap.pos
 
     # make sure mapping fits into numeric range etc
     if (uap.len & sign) or ((flags & MAP_ANON) and uap.fd != -1):
@@ -211,11 +215,11 @@ def ommap(td, uap) -> int:
     return mmap(td, nargs)
 
 
-def _preprocess(td, uap):
+def _preprocess(td, uap) -> tuple[int, int, bool]:
     """The addr/size rounding msync, munmap, mprotect and minherit share."""
-    mask = td.td_proc.p_kernel.arch.word_mask
-    addr = uap.addr
-    size = uap.len
+    mask: int = td.td_proc.p_kernel.arch.word_mask
+    addr: int = uap.addr
+    size: int = uap.len
     pageoff = addr & PAGE_MASK
     addr -= pageoff
     size = (size + pageoff) & mask
@@ -258,7 +262,7 @@ def munmap(td, uap) -> int:
         return EINVAL
 
     # Check for illegal addresses.  Watch out for address wrap...
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if addr < m.min_offset or addr + size > m.max_offset:
         return EINVAL
     m.lock()
@@ -282,7 +286,7 @@ def munmap(td, uap) -> int:
 
 
 def mprotect(td, uap) -> int:
-    prot = uap.prot & VM_PROT_ALL
+    prot: int = uap.prot & VM_PROT_ALL
     if td.td_proc.p_kernel.arch.read_is_exec:
         if prot & VM_PROT_READ:
             prot |= VM_PROT_EXECUTE
@@ -706,8 +710,8 @@ def vm_mmap_cdev(td, objsize: int, prot: int, maxprot: int, flags: int, cdev, fo
     return 0, maxprot, flags, obj
 
 
-def vm_mmap(m, addr: int, size: int, prot: int, maxprot: int, flags: int, handle_type: int,
-            handle, foff: int, td):
+def vm_mmap(m: VmMap, addr: int, size: int, prot: int, maxprot: int, flags: int, handle_type: int,
+            handle, foff: int, td) -> tuple[int, int]:
     """Internal version of mmap.  Returns (error, addr)."""
     rv = KERN_SUCCESS
     proc = td.td_proc
