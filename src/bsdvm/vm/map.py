@@ -782,7 +782,7 @@ def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
         return rv
     rv = KERN_SUCCESS
     processed = []
-    failed: Any = None
+    failed: VmMapEntry | None = None
     e = first
     while e is not m.header and e.start < end:
         vm_map_clip_start(m, e, start)

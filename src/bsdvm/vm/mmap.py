@@ -40,7 +40,8 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, K
                     ptoa, round_page, trunc_page)
 
 if TYPE_CHECKING:
-    from .map import VmMap, Vmspace
+    from .map import VmMap, VmMapEntry, Vmspace
+    from .pmap import Pmap
 
 LK_EXCLUSIVE = 0x00080000      # sys/lockmgr.h
 
@@ -236,7 +237,7 @@ def msync(td, uap) -> int:
     if (flags & (MS_ASYNC | MS_INVALIDATE)) == (MS_ASYNC | MS_INVALIDATE):
         return EINVAL
 
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
 
     # Clean the pages and interpret the return value.
     rv = vm_map_sync(m, addr, addr + size, (flags & MS_ASYNC) == 0, (flags & MS_INVALIDATE) != 0)
@@ -330,8 +331,8 @@ def madvise(td, uap) -> int:
     if uap.behav < 0 or uap.behav > MADV_CORE:
         return EINVAL
     # Check for illegal addresses.  Watch out for address wrap...
-    mask = td.td_proc.p_kernel.arch.word_mask
-    m = td.td_proc.p_vmspace.vm_map
+    mask: int = td.td_proc.p_kernel.arch.word_mask
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if uap.addr < m.min_offset or ((uap.addr + uap.len) & mask) > m.max_offset:
         return EINVAL
     if ((uap.addr + uap.len) & mask) < uap.addr:
@@ -379,7 +380,7 @@ def _subyte_zeros(td, vec, index: int, count: int) -> int:
     return 0
 
 
-def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
+def _mincore_candidates(pmap: Pmap, entry: VmMapEntry, addr: int, cend: int) -> list[int]:
     """The addresses in [addr, cend) of `entry` whose mincore byte can be nonzero: those with a
     translation in `pmap` or a page in the entry's object, ascending.  Every other page reports 0
     and is left to the zero-fill, so the scan costs what is resident, not the range (issue 9)."""
@@ -394,11 +395,11 @@ def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
 
 
 def mincore(td, uap) -> int:
-    mask = td.td_proc.p_kernel.arch.word_mask
+    mask: int = td.td_proc.p_kernel.arch.word_mask
     # Make sure that the addresses presented are valid for user mode.
     first_addr = addr = trunc_page(uap.addr)
     end = (addr + (round_page(uap.len) & mask)) & mask
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if end > m.max_offset or end < addr:
         return ENOMEM
 
@@ -528,7 +529,7 @@ def mlock(td, uap) -> int:
     if error:
         return error
     kernel = td.td_proc.p_kernel
-    mask = kernel.arch.word_mask
+    mask: int = kernel.arch.word_mask
     addr = uap.addr
     size = uap.len
     last = (addr + size) & mask
@@ -552,7 +553,7 @@ def mlock(td, uap) -> int:
 
 
 def mlockall(td, uap) -> int:
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     error = 0
 
     if (uap.how == 0) or ((uap.how & ~(MCL_CURRENT | MCL_FUTURE)) != 0):
@@ -579,7 +580,7 @@ def mlockall(td, uap) -> int:
 
 
 def munlockall(td, uap) -> int:
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     error = priv.priv_check(td, priv.PRIV_VM_MUNLOCK)
     if error:
         return error
@@ -598,7 +599,7 @@ def munlock(td, uap) -> int:
     error = priv.priv_check(td, priv.PRIV_VM_MUNLOCK)
     if error:
         return error
-    mask = td.td_proc.p_kernel.arch.word_mask
+    mask: int = td.td_proc.p_kernel.arch.word_mask
     addr = uap.addr
     size = uap.len
     last = (addr + size) & mask
