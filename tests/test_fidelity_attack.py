@@ -205,16 +205,18 @@ def _sparse_64g(k):
     return p, a, size, touched, entry
 
 
+@pytest.mark.pure_python                # compiled code reads a dict without calling its get method
 @pytest.mark.parametrize("advice", [MADV_FREE, MADV_DONTNEED, mman.MADV_WILLNEED])
 def test_defect8_madvise_of_a_64g_range_walks_only_resident_pages(k, advice):
     p, a, size, touched, entry = _sparse_64g(k)
     entry.object.pages = _CountingPages(entry.object.pages)
     p.madvise(a, size, advice)
-    assert entry.object.pages.probes <= 4 * len(touched)
+    assert 0 < entry.object.pages.probes <= 4 * len(touched)   # the walk was counted, and short
     k.check_invariants()
     p.exit()
 
 
+@pytest.mark.pure_python
 def test_defect8_mincore_of_a_64g_range_walks_only_resident_pages(k, monkeypatch):
     p, a, size, touched, entry = _sparse_64g(k)
     calls = []
@@ -368,6 +370,7 @@ def test_defect13_every_method_of_an_exited_process_raises_process_lookup_error(
 
 # -- issue 9, "also worth a line": an exception mid-fault ---------------------------------------
 
+@pytest.mark.pure_python
 @pytest.mark.parametrize("where", ["_prefault", "pmap_enter"])
 def test_keyboard_interrupt_mid_fault_leaves_the_page_gauges_consistent(k, monkeypatch, where):
     import bsdvm.vm.fault as fault_mod

@@ -504,6 +504,7 @@ def test_msync_zero_length_anon_succeeds_SYN3(p):
     assert err(p.msync, HIGH + 8 * P, 0, MS_SYNC) == errno.EINVAL
 
 
+@pytest.mark.pure_python
 def test_msync_unknown_kern_code_maps_to_einval_SYN2(p, monkeypatch):
     # vm_map_sync has no other failure path (MAP-30; the model's KERN_FAILURE is a write-back
     # error, EIO, docs/errata.md): the seed's `default: EINVAL` arm is unreachable through the
@@ -674,6 +675,7 @@ def test_mprotect_failure_leaves_clip_MAP21(p, k):
     k.check_invariants()
 
 
+@pytest.mark.pure_python
 def test_mprotect_unknown_kern_code_maps_to_einval_PROT2(p, monkeypatch):
     # only a sub-map entry makes vm_map_protect return KERN_INVALID_ARGUMENT, and user maps never
     # have one: the seed's EINVAL arm is checked with a stand-in.
@@ -715,6 +717,7 @@ def test_minherit_wrap_einval_INH1(p):
     assert err(p.minherit, M64 - P + 1, 2 * P, mman.INHERIT_NONE) == errno.EINVAL
 
 
+@pytest.mark.pure_python
 def test_minherit_protection_failure_maps_to_eacces_INH1(p, monkeypatch):
     # vm_map_inherit never returns KERN_PROTECTION_FAILURE (INH-1): unreachable arm, stand-in
     monkeypatch.setattr(seed, "vm_map_inherit", lambda *a: KERN_PROTECTION_FAILURE)
@@ -787,6 +790,7 @@ def test_madvise_dontneed_keeps_data_edge23_PAGE6(p):
     assert p.mem_read(a, 10) == b"still here"
 
 
+@pytest.mark.pure_python
 def test_madvise_vm_map_madvise_failure_einval_ADV4(p, monkeypatch):
     # every behaviour 0..9 is valid for vm_map_madvise (MAP-25/26), so its failure arm is
     # unreachable through the syscall; checked with a stand-in.

@@ -865,6 +865,7 @@ def test_vm_mmap_no_space_enomem_drops_object_VMM10_VMM12(p, k):
     k.check_invariants()
 
 
+@pytest.mark.pure_python
 def test_vm_mmap_protection_failure_eacces_VMM12(p, monkeypatch):
     # Neither vm_map_find nor vm_map_stack returns KERN_PROTECTION_FAILURE in 7.0 (MAP-4/5,
     # MAP-37/38), so the seed's EACCES arm is unreachable; the translation is checked with a

@@ -7,8 +7,12 @@ source file, so an installed compiled build loads by itself; this module decides
 Invariant: the compiled modules call each other's functions and use each other's native classes
 directly, so either every one of them loads from its extension module or none does.  The pure-Python
 build is chosen when BSDVM_PURE_PYTHON is set (to anything but "" or "0"), when any compiled module
-is missing, or when any source file is newer than its extension module (an edit since the last
-build: running the stale code would ignore the edit), the last two with a warning.
+or the shared library is missing, or when any source file is newer than the shared library (an
+edit since the last build: running the stale code would ignore the edit), the last three with a
+warning (no warning when none is compiled: a pure-Python install).  Staleness is judged by the
+shared library, which holds the compiled code, not by the per-module extension modules: those are
+stubs that import their module from the shared library, and a rebuild leaves a stub whose C did
+not change (every stub, after an edit of a module's body) with the time of the first build.
 Must be imported before any bsdvm.vm module (bsdvm/__init__.py does so first).  Imports nothing
 from bsdvm, so setup.py can read COMPILED_MODULES from it without importing the package.
 """
@@ -33,34 +37,39 @@ PURE_ENV = "BSDVM_PURE_PYTHON"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _paths(module: str) -> tuple[str, list[str]]:
+def _paths(module: str, package_dir: str = _PACKAGE_DIR) -> tuple[str, list[str]]:
     """The source file of a compiled module and the extension-module files it could have."""
-    base = os.path.join(_PACKAGE_DIR, *module.split(".")[1:])
+    base = os.path.join(package_dir, *module.split(".")[1:])
     return base + ".py", [base + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES]
 
 
-def _inspect() -> tuple[bool, str]:
-    """(whether the compiled build can run, why not)."""
+def _existing(candidates: list[str]) -> str | None:
+    """The first of candidates that exists, or None."""
+    return next((c for c in candidates if os.path.exists(c)), None)
+
+
+def _inspect(package_dir: str = _PACKAGE_DIR) -> tuple[bool, str]:
+    """(whether the compiled build of the package in package_dir can run, why not).  The shared
+    library is looked for beside the package directory, where setup.py puts it."""
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         return False, f"{PURE_ENV} is set"
-    found = 0
-    stale: list[str] = []
+    sources = []
     for module in COMPILED_MODULES:
-        source, candidates = _paths(module)
-        ext = next((c for c in candidates if os.path.exists(c)), None)
-        if ext is None:
-            continue
-        found += 1
-        if os.path.getmtime(source) > os.path.getmtime(ext):
-            stale.append(module)
-    if found == 0:
+        source, candidates = _paths(module, package_dir)
+        if _existing(candidates) is not None:
+            sources.append((module, source))
+    if not sources:
         return False, "no compiled modules (built without mypyc, a C compiler or Python headers)"
-    if found < len(COMPILED_MODULES):
-        return False, f"only {found} of {len(COMPILED_MODULES)} VM modules are compiled"
+    if len(sources) < len(COMPILED_MODULES):
+        return False, f"only {len(sources)} of {len(COMPILED_MODULES)} VM modules are compiled"
+    library = _existing([os.path.join(os.path.dirname(package_dir), GROUP_LIBRARY + suffix)
+                         for suffix in importlib.machinery.EXTENSION_SUFFIXES])
+    if library is None:
+        return False, f"the shared library {GROUP_LIBRARY} is missing"
+    built = os.path.getmtime(library)
+    stale = [module for module, source in sources if os.path.getmtime(source) > built]
     if stale:
         return False, f"sources edited since the build: {', '.join(stale)} (pip install -e . again)"
-    if importlib.util.find_spec(GROUP_LIBRARY) is None:
-        return False, f"the shared library {GROUP_LIBRARY} is missing"
     return True, ""
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import mman
+from ._build import build_description
 from .vm.param import PAGE_SIZE
 from .cli_types import (INPUT_FILE, UID, OutputFile, SysctlQuery, apply_sysctl, boot_kernel,
                         kernel_options, show_option)
@@ -71,7 +72,8 @@ def _print_views(views: dict) -> None:
 
 
 @click.group()
-@click.version_option(package_name="bsdvm")
+@click.version_option(package_name="bsdvm",
+                      message=f"%(prog)s %(version)s (VM core: {build_description()})")
 def main():
     """bsdvm: FreeBSD 7's virtual-memory mapping layer, modelled.
 

@@ -513,7 +513,7 @@ def vm_map_find(m: VmMap, obj: VmObject | None, offset: int, addr: int, length: 
     start = addr
     if find_space:
         err, found = vm_map_findspace(m, start, length)
-        if err or found is None:        # (found is None exactly when err is set)
+        if err or found is None:
             return KERN_NO_SPACE, addr
         start = found
     rv = vm_map_insert(m, obj, offset, start, start + length, prot, max_prot, cow)
