@@ -16,6 +16,7 @@ import runpy
 import sys
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 # The modules to compile and the name of their one extension group are declared once, in
 # src/bsdvm/_build.py (which decides at run time whether the compiled build loads).
@@ -44,4 +45,20 @@ def compiled_extensions() -> list:
     return extensions
 
 
-setup(ext_modules=compiled_extensions())
+class build_ext_stamped(build_ext):
+    """build_ext that marks every extension module it produced as built now.  bsdvm/_build.py runs
+    the compiled build only when no VM source is newer than the shared library; setuptools skips
+    relinking an extension whose C did not change (an edit to a comment), which would leave the
+    library older than the edited source and the fresh build judged stale."""
+
+    def run(self) -> None:
+        super().run()
+        built = set(self.get_outputs())
+        if self.inplace:                     # the copies beside the sources keep the copied times
+            built |= set(self.get_output_mapping().values())
+        for path in built:
+            if os.path.exists(path):
+                os.utime(path)
+
+
+setup(ext_modules=compiled_extensions(), cmdclass={"build_ext": build_ext_stamped})

@@ -6,6 +6,7 @@ A profile is immutable; the Kernel picks one at boot.  Address arithmetic in the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -34,7 +35,7 @@ class Arch:
     text_base: int                  # where spawn() puts the exec image's text
     c_long_bits: int
 
-    @property
+    @cached_property                # read by every address computation of every system call
     def word_mask(self) -> int:
         return (1 << self.word_bits) - 1
 

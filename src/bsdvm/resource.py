@@ -1,19 +1,21 @@
 """sys/resource.h of FreeBSD 7: resource-limit numbers.  Imports nothing."""
 
-RLIMIT_CPU = 0
-RLIMIT_FSIZE = 1
-RLIMIT_DATA = 2
-RLIMIT_STACK = 3
-RLIMIT_CORE = 4
-RLIMIT_RSS = 5
-RLIMIT_MEMLOCK = 6
-RLIMIT_NPROC = 7
-RLIMIT_NOFILE = 8
-RLIMIT_SBSIZE = 9
-RLIMIT_VMEM = 10
-RLIMIT_AS = RLIMIT_VMEM
-RLIM_NLIMITS = 11
-RLIM_INFINITY = 2**63 - 1
+from typing import Final
+
+RLIMIT_CPU: Final = 0
+RLIMIT_FSIZE: Final = 1
+RLIMIT_DATA: Final = 2
+RLIMIT_STACK: Final = 3
+RLIMIT_CORE: Final = 4
+RLIMIT_RSS: Final = 5
+RLIMIT_MEMLOCK: Final = 6
+RLIMIT_NPROC: Final = 7
+RLIMIT_NOFILE: Final = 8
+RLIMIT_SBSIZE: Final = 9
+RLIMIT_VMEM: Final = 10
+RLIMIT_AS: Final = RLIMIT_VMEM
+RLIM_NLIMITS: Final = 11
+RLIM_INFINITY: Final = 2**63 - 1
 
 NAMES = {
     RLIMIT_CPU: "cpu", RLIMIT_FSIZE: "fsize", RLIMIT_DATA: "data", RLIMIT_STACK: "stack",

@@ -41,9 +41,10 @@ from .pmap import Pmap
 from ..mman import (MADV_AUTOSYNC, MADV_CORE, MADV_DONTNEED, MADV_FREE, MADV_NOCORE, MADV_NOSYNC,
                     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED)
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
+    from .object import VmObject
     from .vm_system import VmSystem
 
 class VmMapEntry:
@@ -51,10 +52,10 @@ class VmMapEntry:
                  "inheritance", "wired_count", "avail_ssize", "lastr", "prev", "next",
                  "left", "right", "adj_free", "max_free")
 
-    def __init__(self, start=0, end=0):
+    def __init__(self, start: int = 0, end: int = 0) -> None:
         self.start = start
         self.end = end
-        self.object = None
+        self.object: VmObject | None = None
         self.offset = 0
         self.eflags = 0
         self.protection = VM_PROT_NONE
@@ -63,8 +64,12 @@ class VmMapEntry:
         self.wired_count = 0
         self.avail_ssize = 0
         self.lastr = 0
-        self.prev = self.next = None
-        self.left = self.right = None
+        # An entry on no list is a ring of its own (as the header of an empty map is): prev and
+        # next are always entries, which is what the compiled build's attribute types say.
+        self.prev: VmMapEntry = self
+        self.next: VmMapEntry = self
+        self.left: VmMapEntry | None = None
+        self.right: VmMapEntry | None = None
         self.adj_free = 0
         self.max_free = 0
 
@@ -78,7 +83,7 @@ class VmMapEntry:
         self.avail_ssize = other.avail_ssize
         self.lastr = other.lastr
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<entry {self.start:#x}-{self.end:#x} prot={self.protection}/{self.max_protection}"
                 f" eflags={self.eflags:#x} obj={getattr(self.object, 'id', None)}"
                 f" off={self.offset:#x} wired={self.wired_count}>")
@@ -102,7 +107,8 @@ def _splay(addr: int, root: VmMapEntry) -> VmMapEntry:
     in pairs and peeling nodes onto a left list (linked through `right`) and a right list (linked
     through `left`); pass two walks back up both spines, restoring the pointers and recomputing
     max_free bottom-up -- only nodes on the search path change.  The tree must not be empty."""
-    llist = rlist = None
+    llist: VmMapEntry | None = None
+    rlist: VmMapEntry | None = None
     while True:
         if addr < root.start:
             y = root.left
@@ -161,7 +167,7 @@ def _splay(addr: int, root: VmMapEntry) -> VmMapEntry:
 
 
 class VmMap:
-    def __init__(self, min_offset: int, max_offset: int, vmsys: VmSystem):
+    def __init__(self, min_offset: int, max_offset: int, vmsys: VmSystem) -> None:
         self.min_offset = min_offset
         self.max_offset = max_offset
         # FreeBSD: #define min_offset header.start, #define max_offset header.end
@@ -175,7 +181,7 @@ class VmMap:
         self.flags = 0
         self.pmap = Pmap()
         self.vmsys = vmsys
-        self.vmspace: Any = None
+        self.vmspace: Vmspace | None = None
 
     # -- locking (timestamp only, MAP-1) -------------------------------------------------------
     def lock(self) -> None:
@@ -185,7 +191,7 @@ class VmMap:
         pass
 
     # -- iteration -----------------------------------------------------------------------------
-    def entries(self):
+    def entries(self) -> Iterator[VmMapEntry]:
         e = self.header.next
         while e is not self.header:
             yield e
@@ -287,12 +293,12 @@ class VmMap:
         prev, nxt = e.prev, e.next
         prev.next = nxt
         nxt.prev = prev
-        e.prev = e.next = None          # marks it unlinked for walks that hold a reference
+        e.prev = e.next = e             # marks it unlinked for walks that hold a reference
         e.left = e.right = None
         self.nentries -= 1
 
     # -- lookup --------------------------------------------------------------------------------
-    def lookup_entry(self, addr: int):
+    def lookup_entry(self, addr: int) -> tuple[bool, VmMapEntry]:
         """MAP-2 (vm_map_lookup_entry): (True, entry containing addr) or (False, the entry before
         addr / header).  The root is checked first; otherwise addr is splayed to the root."""
         cur = self.root
@@ -321,7 +327,7 @@ class VmMap:
         assert count == self.nentries, (count, self.nentries)
         assert size == self.size, (size, self.size)
 
-        def check(n, lo, hi):
+        def check(n: VmMapEntry | None, lo: int, hi: int) -> tuple[int, int]:
             if n is None:
                 return 0, 0
             assert lo <= n.start < hi
@@ -336,7 +342,7 @@ class VmMap:
 
 # -- range helpers ---------------------------------------------------------------------------------
 
-def _range_check(m: VmMap, start: int, end: int):
+def _range_check(m: VmMap, start: int, end: int) -> tuple[int, int]:
     """VM_MAP_RANGE_CHECK (MAP-3)."""
     if start < m.min_offset:
         start = m.min_offset
@@ -347,7 +353,7 @@ def _range_check(m: VmMap, start: int, end: int):
     return start, end
 
 
-def _new_entry(m: VmMap, start, end) -> VmMapEntry:
+def _new_entry(m: VmMap, start: int, end: int) -> VmMapEntry:
     return VmMapEntry(start, end)
 
 
@@ -421,8 +427,8 @@ def vm_map_clip_end(m: VmMap, e: VmMapEntry, a: int) -> None:
 
 # -- insert, findspace, find (MAP-4..12) -----------------------------------------------------------
 
-def vm_map_insert(m: VmMap, obj, offset: int, start: int, end: int, prot: int, max_prot: int,
-                  cow: int) -> int:
+def vm_map_insert(m: VmMap, obj: VmObject | None, offset: int, start: int, end: int, prot: int,
+                  max_prot: int, cow: int) -> int:
     if start < m.min_offset or end > m.max_offset or start >= end:
         return KERN_INVALID_ADDRESS
     found, prev = m.lookup_entry(start)
@@ -500,8 +506,8 @@ def vm_map_findspace(m: VmMap, start: int, length: int) -> tuple[int, int | None
     return 1, None
 
 
-def vm_map_find(m: VmMap, obj, offset: int, addr: int, length: int, find_space: bool, prot: int,
-                max_prot: int, cow: int):
+def vm_map_find(m: VmMap, obj: VmObject | None, offset: int, addr: int, length: int,
+                find_space: bool, prot: int, max_prot: int, cow: int) -> tuple[int, int]:
     """Returns (KERN_*, address)."""
     m.lock()
     start = addr
@@ -514,8 +520,8 @@ def vm_map_find(m: VmMap, obj, offset: int, addr: int, length: int, find_space: 
     return rv, start
 
 
-def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj, pindex: int, size: int,
-                      flags: int) -> None:
+def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj: VmObject | None, pindex: int,
+                      size: int, flags: int) -> None:
     """MAP-12: read-only prefault of resident pages of vnode objects."""
     if not prot & (VM_PROT_READ | VM_PROT_EXECUTE) or obj is None:
         return
@@ -748,7 +754,8 @@ def vm_map_sync(m: VmMap, start: int, end: int, syncio: bool, invalidate: bool) 
 
 # -- wire / unwire (MAP-31..36) --------------------------------------------------------------------
 
-def _wire_begin(m: VmMap, start: int, end: int, holesok: bool):
+def _wire_begin(m: VmMap, start: int, end: int,
+                holesok: bool) -> tuple[int, VmMapEntry | None, int, int]:
     """The common start of vm_map_wire/unwire (MAP-31): lock, clamp, find the first entry.
     Returns (rv, first entry or None when the call is already over, start, end)."""
     m.lock()
@@ -775,7 +782,7 @@ def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
         return rv
     rv = KERN_SUCCESS
     processed = []
-    failed: Any = None
+    failed: VmMapEntry | None = None
     e = first
     while e is not m.header and e.start < end:
         vm_map_clip_start(m, e, start)
@@ -810,7 +817,7 @@ def vm_map_wire(m: VmMap, start: int, end: int, flags: int) -> int:
                                 e.object is not None and e.object.type == OBJT_DEVICE)
         e.eflags &= ~MAP_ENTRY_IN_TRANSITION
     for e in processed:
-        if e.next is not None:           # still linked (simplify may have merged it away)
+        if e.next is not e:              # still linked (simplify may have merged it away)
             vm_map_simplify_entry(m, e)
     return rv
 
@@ -848,7 +855,7 @@ def vm_map_unwire(m: VmMap, start: int, end: int, flags: int) -> int:
                                 e.object is not None and e.object.type == OBJT_DEVICE)
         e.eflags &= ~MAP_ENTRY_IN_TRANSITION
     for e in processed:
-        if e.next is not None:
+        if e.next is not e:
             vm_map_simplify_entry(m, e)
     return rv
 
@@ -904,7 +911,7 @@ def vm_map_stack(m: VmMap, addrbos: int, max_ssize: int, prot: int, max_prot: in
 
 def vm_map_growstack(proc, addr: int) -> int:
     from ..resource import RLIMIT_STACK, RLIMIT_VMEM
-    vm = proc.p_vmspace
+    vm: Vmspace = proc.p_vmspace
     m = vm.vm_map
     vmsys = m.vmsys
     sgrowsiz = vmsys.tunables.sgrowsiz
@@ -989,8 +996,10 @@ def vm_map_growstack(proc, addr: int) -> int:
 
 # -- fault-time lookup (MAP-45..49) ----------------------------------------------------------------
 
-def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int):
-    """Returns (rv, entry, object, pindex, prot, wired)."""
+def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int
+                  ) -> tuple[int, Any, Any, int, int, bool]:
+    """Returns (rv, entry, object, pindex, prot, wired); the entry is None when no entry holds
+    vaddr, the object None on failure."""
     found, e = m.lookup_entry(vaddr)
     if not found:
         return KERN_INVALID_ADDRESS, None, None, 0, 0, False
@@ -1028,7 +1037,7 @@ def vm_map_modflags(m: VmMap, set_: int, clear: int) -> None:
 # -- vmspace and fork (FORK-1..4) ------------------------------------------------------------------
 
 class Vmspace:
-    def __init__(self, vmsys: VmSystem, min_offset: int, max_offset: int):
+    def __init__(self, vmsys: VmSystem, min_offset: int, max_offset: int) -> None:
         self.vm_map = VmMap(min_offset, max_offset, vmsys)
         self.vm_map.vmspace = self
         self.vm_refcnt = 1
@@ -1064,6 +1073,7 @@ def _copy_entry(src_map: VmMap, dst_map: VmMap, src: VmMapEntry, dst: VmMapEntry
                 if obj.flags & OBJ_ONEMAPPING and not obj.flags & OBJ_NOSPLIT:
                     vm_object_split(src)
                     obj = src.object
+                    assert obj is not None      # src keeps an object, split or not
             vm_object_reference(obj)
             obj.flags &= ~OBJ_ONEMAPPING
             dst.object = obj

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from errno import (EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, EOPNOTSUPP, EPERM)
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from ..kern import descrip, devices, priv, vfs
 from ..mman import (MADV_CORE, MADV_PROTECT, MAP_ANON, MAP_COPY, MAP_FIXED, MAP_NOCORE,
@@ -37,6 +38,10 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, K
                     VM_MAP_WIRE_HOLESOK, VM_MAP_WIRE_NOHOLES, VM_MAP_WIRE_USER, VM_PROT_ALL,
                     VM_PROT_EXECUTE, VM_PROT_NONE, VM_PROT_READ, VM_PROT_WRITE, OFF_TO_IDX, atop,
                     ptoa, round_page, trunc_page)
+
+if TYPE_CHECKING:
+    from .map import VmMap, VmMapEntry, Vmspace
+    from .pmap import Pmap
 
 LK_EXCLUSIVE = 0x00080000      # sys/lockmgr.h
 
@@ -74,16 +79,16 @@ def ogetpagesize(td, uap) -> int:
 def mmap(td, uap) -> int:
     p = td.td_proc
     kernel = p.p_kernel
-    mask = kernel.arch.word_mask
+    mask: int = kernel.arch.word_mask
     sign = 1 << (kernel.arch.word_bits - 1)
-    vms = p.p_vmspace
+    vms: Vmspace = p.p_vmspace
     fp = None
 
-    addr = uap.addr
-    size = uap.len
-    prot = uap.prot & VM_PROT_ALL
-    flags = uap.flags
-    pos = uap.pos
+    addr: int = uap.addr
+    size: int = uap.len
+    prot: int = uap.prot & VM_PROT_ALL
+    flags: int = uap.flags
+    pos: int = uap.pos
 
     # make sure mapping fits into numeric range etc
     if (uap.len & sign) or ((flags & MAP_ANON) and uap.fd != -1):
@@ -211,11 +216,11 @@ def ommap(td, uap) -> int:
     return mmap(td, nargs)
 
 
-def _preprocess(td, uap):
+def _preprocess(td, uap) -> tuple[int, int, bool]:
     """The addr/size rounding msync, munmap, mprotect and minherit share."""
-    mask = td.td_proc.p_kernel.arch.word_mask
-    addr = uap.addr
-    size = uap.len
+    mask: int = td.td_proc.p_kernel.arch.word_mask
+    addr: int = uap.addr
+    size: int = uap.len
     pageoff = addr & PAGE_MASK
     addr -= pageoff
     size = (size + pageoff) & mask
@@ -232,7 +237,7 @@ def msync(td, uap) -> int:
     if (flags & (MS_ASYNC | MS_INVALIDATE)) == (MS_ASYNC | MS_INVALIDATE):
         return EINVAL
 
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
 
     # Clean the pages and interpret the return value.
     rv = vm_map_sync(m, addr, addr + size, (flags & MS_ASYNC) == 0, (flags & MS_INVALIDATE) != 0)
@@ -258,7 +263,7 @@ def munmap(td, uap) -> int:
         return EINVAL
 
     # Check for illegal addresses.  Watch out for address wrap...
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if addr < m.min_offset or addr + size > m.max_offset:
         return EINVAL
     m.lock()
@@ -282,7 +287,7 @@ def munmap(td, uap) -> int:
 
 
 def mprotect(td, uap) -> int:
-    prot = uap.prot & VM_PROT_ALL
+    prot: int = uap.prot & VM_PROT_ALL
     if td.td_proc.p_kernel.arch.read_is_exec:
         if prot & VM_PROT_READ:
             prot |= VM_PROT_EXECUTE
@@ -326,8 +331,8 @@ def madvise(td, uap) -> int:
     if uap.behav < 0 or uap.behav > MADV_CORE:
         return EINVAL
     # Check for illegal addresses.  Watch out for address wrap...
-    mask = td.td_proc.p_kernel.arch.word_mask
-    m = td.td_proc.p_vmspace.vm_map
+    mask: int = td.td_proc.p_kernel.arch.word_mask
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if uap.addr < m.min_offset or ((uap.addr + uap.len) & mask) > m.max_offset:
         return EINVAL
     if ((uap.addr + uap.len) & mask) < uap.addr:
@@ -375,7 +380,7 @@ def _subyte_zeros(td, vec, index: int, count: int) -> int:
     return 0
 
 
-def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
+def _mincore_candidates(pmap: Pmap, entry: VmMapEntry, addr: int, cend: int) -> list[int]:
     """The addresses in [addr, cend) of `entry` whose mincore byte can be nonzero: those with a
     translation in `pmap` or a page in the entry's object, ascending.  Every other page reports 0
     and is left to the zero-fill, so the scan costs what is resident, not the range (issue 9)."""
@@ -390,11 +395,11 @@ def _mincore_candidates(pmap, entry, addr: int, cend: int) -> list[int]:
 
 
 def mincore(td, uap) -> int:
-    mask = td.td_proc.p_kernel.arch.word_mask
+    mask: int = td.td_proc.p_kernel.arch.word_mask
     # Make sure that the addresses presented are valid for user mode.
     first_addr = addr = trunc_page(uap.addr)
     end = (addr + (round_page(uap.len) & mask)) & mask
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     if end > m.max_offset or end < addr:
         return ENOMEM
 
@@ -524,7 +529,7 @@ def mlock(td, uap) -> int:
     if error:
         return error
     kernel = td.td_proc.p_kernel
-    mask = kernel.arch.word_mask
+    mask: int = kernel.arch.word_mask
     addr = uap.addr
     size = uap.len
     last = (addr + size) & mask
@@ -548,7 +553,7 @@ def mlock(td, uap) -> int:
 
 
 def mlockall(td, uap) -> int:
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     error = 0
 
     if (uap.how == 0) or ((uap.how & ~(MCL_CURRENT | MCL_FUTURE)) != 0):
@@ -575,7 +580,7 @@ def mlockall(td, uap) -> int:
 
 
 def munlockall(td, uap) -> int:
-    m = td.td_proc.p_vmspace.vm_map
+    m: VmMap = td.td_proc.p_vmspace.vm_map
     error = priv.priv_check(td, priv.PRIV_VM_MUNLOCK)
     if error:
         return error
@@ -594,7 +599,7 @@ def munlock(td, uap) -> int:
     error = priv.priv_check(td, priv.PRIV_VM_MUNLOCK)
     if error:
         return error
-    mask = td.td_proc.p_kernel.arch.word_mask
+    mask: int = td.td_proc.p_kernel.arch.word_mask
     addr = uap.addr
     size = uap.len
     last = (addr + size) & mask
@@ -706,8 +711,8 @@ def vm_mmap_cdev(td, objsize: int, prot: int, maxprot: int, flags: int, cdev, fo
     return 0, maxprot, flags, obj
 
 
-def vm_mmap(m, addr: int, size: int, prot: int, maxprot: int, flags: int, handle_type: int,
-            handle, foff: int, td):
+def vm_mmap(m: VmMap, addr: int, size: int, prot: int, maxprot: int, flags: int, handle_type: int,
+            handle, foff: int, td) -> tuple[int, int]:
     """Internal version of mmap.  Returns (error, addr)."""
     rv = KERN_SUCCESS
     proc = td.td_proc
