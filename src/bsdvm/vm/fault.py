@@ -57,6 +57,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     m, vaddr, VM_PROT_READ | VM_PROT_WRITE | VM_PROT_OVERRIDE_WRITE)
                 if rv != KERN_SUCCESS:
                     return rv
+                assert entry is not None        # KERN_SUCCESS: the entry holding vaddr
                 if not entry.protection & VM_PROT_WRITE:
                     entry.max_protection &= ~VM_PROT_WRITE
             elif rv == KERN_INVALID_ADDRESS and growstack and m.vmspace is not None \
@@ -70,6 +71,8 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 return rv
         break
 
+    # KERN_SUCCESS: vm_map_lookup found the entry holding vaddr and gave it an object
+    assert entry is not None and first_object is not None
     if wired:
         fault_type = prot
     obj: VmObject = first_object

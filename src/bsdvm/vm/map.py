@@ -997,9 +997,10 @@ def vm_map_growstack(proc, addr: int) -> int:
 # -- fault-time lookup (MAP-45..49) ----------------------------------------------------------------
 
 def vm_map_lookup(m: VmMap, vaddr: int, fault_typea: int
-                  ) -> tuple[int, Any, Any, int, int, bool]:
+                  ) -> tuple[int, VmMapEntry | None, VmObject | None, int, int, bool]:
     """Returns (rv, entry, object, pindex, prot, wired); the entry is None when no entry holds
-    vaddr, the object None on failure."""
+    vaddr (KERN_INVALID_ADDRESS), the object None on failure.  On KERN_SUCCESS neither is None:
+    an entry without an object gets one here."""
     found, e = m.lookup_entry(vaddr)
     if not found:
         return KERN_INVALID_ADDRESS, None, None, 0, 0, False
