@@ -37,7 +37,7 @@ def test_enter_of_another_page_reuses_the_slot_and_moves_the_old_bits(k):
     m0.flags &= ~PG_REFERENCED
     pm.pmap_enter(a, 0x3000, m1, RW, False)
     assert m0.dirty and m0.flags & PG_REFERENCED and not m0.pv
-    assert set(m1.pv) == {(a, 3)} and a.ptp == {0: 1} and a.wired_count == 0
+    assert {(p.pmap, p.vpn) for p in m1.pv} == {(a, 3)} and a.ptp == {0: 1} and a.wired_count == 0
     pte = a.ptes[3]
     assert pte.page is m1 and pte.ref and not pte.mod and not pte.wired
     pm.pmap_enter(a, 0x3000, m0, RW, True)                  # and back, wired
@@ -74,6 +74,7 @@ def test_copy_stops_per_page_table_page_once_the_destination_is_as_full(k):
     assert dst.ptp == {0: 2, 1: 2} and dst.wired_count == 1
     for vpn in (1, NPTE + 1, NPTE + 2):
         pte = dst.ptes[vpn]
-        assert not pte.wired and not pte.ref and not pte.mod and (dst, vpn) in pte.page.pv
+        assert not pte.wired and not pte.ref and not pte.mod and pte in pte.page.pv
+        assert pte.pmap is dst and pte.vpn == vpn
     _release(extra_o, (extra,))
     _release(o, ps)

@@ -34,7 +34,8 @@ def check_kernel(k) -> None:
                         ("entry beyond its object", e, o)
         wired = 0
         for vpn, pte in pmap.ptes.items():
-            assert (pmap, vpn) in pte.page.pv, "translation missing from pv"
+            assert pte in pte.page.pv, "translation missing from pv"
+            assert pte.pmap is pmap and pte.vpn == vpn, ("pv entry names another slot", vpn)
             assert pte.page.object is not None, ("translation to a freed page", vpn)
             found, e = m.lookup_entry(vpn << PAGE_SHIFT)
             assert found, ("translation outside any entry", hex(vpn << PAGE_SHIFT))
@@ -56,8 +57,8 @@ def check_kernel(k) -> None:
         assert o.resident_page_count == len(o.pages)
         for i, pg in o.pages.items():
             assert pg.object is o and pg.pindex == i
-            for (pm, vpn) in pg.pv:
-                assert pm.ptes.get(vpn) is not None and pm.ptes[vpn].page is pg
+            for pte in pg.pv:
+                assert pte.pmap.ptes.get(pte.vpn) is pte and pte.page is pg
         for i, blk in o.swblocks.items():
             assert k.swap.owner.get(blk) == (o.id, i), ("swap owner", o, i, blk)
     for oid, o in objs.items():

@@ -36,7 +36,7 @@ from .param import (PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED, PQ_ACTI
 
 if TYPE_CHECKING:
     from .object import VmObject
-    from .pmap import Pmap
+    from .pmap import Pte
 
 ZERO_PAGE: Final = bytes(PAGE_SIZE)
 ACT_INIT: Final = 5         # a page's act_count when it is (re)activated
@@ -79,7 +79,7 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv: dict[tuple[Pmap, int], None] = {}  # (pmap, vpn) -> None: its translations
+        self.pv: dict[Pte, None] = {}   # its translations (each names its pmap and vpn)
         self.swapblk: int | None = None
 
     @property

@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 
 
 class Pte:
-    __slots__ = ("page", "prot", "wired", "ref", "mod")
+    """A translation; also its page's pv entry (struct pv_entry names pv_pmap and pv_va), so the
+    Pte carries its pmap and virtual page number and is the key of its page's `pv` dict."""
+    __slots__ = ("pmap", "vpn", "page", "prot", "wired", "ref", "mod")
 
-    def __init__(self, page: VmPage, prot: int, wired: bool) -> None:
+    def __init__(self, pmap: Pmap, vpn: int, page: VmPage, prot: int, wired: bool) -> None:
+        self.pmap = pmap
+        self.vpn = vpn
         self.page = page
         self.prot = prot
         self.wired = wired
@@ -63,7 +67,7 @@ class Pmap:
 
     def _insert(self, vpn: int, pte: Pte) -> None:
         self.ptes[vpn] = pte
-        pte.page.pv[(self, vpn)] = None
+        pte.page.pv[pte] = None
         self.ptp[vpn >> 9] = self.ptp.get(vpn >> 9, 0) + 1
 
     def _drop(self, vpn: int, pte: Pte) -> None:
@@ -71,7 +75,7 @@ class Pmap:
             self.on_invalidate(vpn)
         m = pte.page
         del self.ptes[vpn]
-        m.pv.pop((self, vpn), None)
+        m.pv.pop(pte, None)
         n = self.ptp[vpn >> 9] - 1
         if n:
             self.ptp[vpn >> 9] = n
@@ -111,14 +115,14 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             if pmap.on_invalidate is not None:
                 pmap.on_invalidate(vpn)
             om = old.page
-            del om.pv[(pmap, vpn)]
+            del om.pv[old]
             _save_pte_bits(old, om)
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
-            pte = Pte(m, prot, wired)
+            pte = Pte(pmap, vpn, m, prot, wired)
             pte.ref = True
             pmap.ptes[vpn] = pte
-            m.pv[(pmap, vpn)] = None
+            m.pv[pte] = None
             return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
@@ -134,7 +138,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             old.ref = True
             old.mod = False
             return
-    pte = Pte(m, prot, wired)
+    pte = Pte(pmap, vpn, m, prot, wired)
     pte.ref = True
     pmap._insert(vpn, pte)
     if wired:
@@ -146,7 +150,7 @@ def pmap_enter_quick(pmap: Pmap, va: int, m: VmPage, prot: int) -> None:
     vpn = va >> PAGE_SHIFT
     if vpn in pmap.ptes:
         return
-    pmap._insert(vpn, Pte(m, prot & ~VM_PROT_WRITE, False))     # no PG_A
+    pmap._insert(vpn, Pte(pmap, vpn, m, prot & ~VM_PROT_WRITE, False))     # no PG_A
 
 
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
@@ -164,7 +168,7 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
             inval(vpn)
         pte = ptes.pop(vpn)
         m = pte.page
-        del m.pv[(pmap, vpn)]
+        del m.pv[pte]
         if vpn >> 9 != cur:
             if cur >= 0:
                 _settle_ptp(ptp, cur, left)
@@ -189,8 +193,8 @@ def _settle_ptp(ptp: dict[int, int], index: int, count: int) -> None:
 
 
 def pmap_remove_all(m: VmPage) -> None:
-    for (pmap, vpn) in list(m.pv):
-        pmap._drop(vpn, pmap.ptes[vpn])
+    for pte in list(m.pv):
+        pte.pmap._drop(pte.vpn, pte)
 
 
 def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
@@ -221,22 +225,22 @@ def pmap_page_protect(m: VmPage, prot: int) -> None:
         return
     if prot & VM_PROT_WRITE:
         return
-    for (pmap, vpn) in m.pv:
-        pte = pmap.ptes[vpn]
+    for pte in m.pv:
         if pte.mod:
             m.dirty = True
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
-        if pmap.on_invalidate is not None:
-            pmap.on_invalidate(vpn)
+        inval = pte.pmap.on_invalidate
+        if inval is not None:
+            inval(pte.vpn)
 
 
 def pmap_is_modified(m: VmPage) -> bool:
     """Is M set in any translation of m?  Always False for an unmanaged (device) page."""
     if m.flags & PG_FICTITIOUS:
         return False
-    for (pmap, vpn) in m.pv:
-        if pmap.ptes[vpn].mod:
+    for pte in m.pv:
+        if pte.mod:
             return True
     return False
 
@@ -244,20 +248,22 @@ def pmap_is_modified(m: VmPage) -> bool:
 def pmap_clear_modify(m: VmPage) -> None:
     if m.flags & PG_FICTITIOUS:
         return
-    for (pmap, vpn) in m.pv:
-        pmap.ptes[vpn].mod = False
-        if pmap.on_invalidate is not None:
-            pmap.on_invalidate(vpn)
+    for pte in m.pv:
+        pte.mod = False
+        inval = pte.pmap.on_invalidate
+        if inval is not None:
+            inval(pte.vpn)
 
 
 def pmap_clear_reference(m: VmPage) -> None:
     """Clear the A bit of every translation of m (a managed page)."""
     if m.flags & PG_FICTITIOUS:
         return
-    for (pmap, vpn) in m.pv:
-        pmap.ptes[vpn].ref = False
-        if pmap.on_invalidate is not None:
-            pmap.on_invalidate(vpn)
+    for pte in m.pv:
+        pte.ref = False
+        inval = pte.pmap.on_invalidate
+        if inval is not None:
+            inval(pte.vpn)
 
 
 def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
@@ -299,8 +305,9 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
             if m.flags & PG_FICTITIOUS:
                 continue                    # only managed pages are copied
             if vpn not in dst_ptes:
-                dst_ptes[vpn] = Pte(m, pte.prot, False)
-                m.pv[(dst, vpn)] = None
+                copy = Pte(dst, vpn, m, pte.prot, False)
+                dst_ptes[vpn] = copy
+                m.pv[copy] = None
                 have += 1
             if have >= limit:
                 break
@@ -314,12 +321,12 @@ def pmap_ts_referenced(m: VmPage) -> int:
     if m.flags & PG_FICTITIOUS:
         return 0
     n = 0
-    for (pmap, vpn) in m.pv:
-        pte = pmap.ptes[vpn]
+    for pte in m.pv:
         if pte.ref:
             pte.ref = False
-            if pmap.on_invalidate is not None:
-                pmap.on_invalidate(vpn)
+            inval = pte.pmap.on_invalidate
+            if inval is not None:
+                inval(pte.vpn)
             n += 1
             if n >= 5:
                 break
