@@ -28,7 +28,9 @@ not compare them; where FLT-3's stop depends on entry boundaries (merging, clipp
 them from p.maps();
 where the spec makes an access's outcome depend on pmap state the model does not track (wired
 COW entries, MAP-45; present read-only PTEs of wired PROT_NONE pages; the child's eager copies
-mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken.
+mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken;
+when such a copy kept MAP_ENTRY_NEEDS_COPY, its process's next fork shares the writable page with
+the child (FORK-3 in 7.x, AUDIT4), and the model stops vouching for that page's bytes.
 
 Expected errnos follow the spec (section 11): munmap over a hole EINVAL (UNM-2), mprotect beyond
 max_protection EACCES (PROT-2), minherit(3) EINVAL, madvise(11) EINVAL, msync over a hole EINVAL
