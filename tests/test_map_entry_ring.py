@@ -5,22 +5,12 @@ an entry would find no neighbour anyway: its only neighbour is itself).
 """
 from __future__ import annotations
 
-import pytest
 
-from bsdvm import Kernel, mman
+from bsdvm import mman
 from bsdvm.vm.map import VmMapEntry
 
 PG = 4096
 RW = mman.PROT_READ | mman.PROT_WRITE
-
-
-@pytest.fixture
-def k():
-    kern = Kernel()
-    try:
-        yield kern
-    finally:
-        kern.close()
 
 
 def _entry_at(p, addr):

@@ -301,9 +301,11 @@ class Process(SyscallMethods):
         k = self.kernel
         with k.giant:
             while True:
-                self._live()
+                vms = self.proc.p_vmspace
+                if vms is None:
+                    self._live()                # raises: exited or killed
                 try:
-                    return fn(self.proc.p_vmspace.vm_map, addr, arg)
+                    return fn(vms.vm_map, addr, arg)
                 except UserFault as uf:
                     if uf.rv != KERN_RESOURCE_SHORTAGE:
                         raise self._fault(uf) from None
