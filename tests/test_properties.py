@@ -28,7 +28,9 @@ not compare them; where FLT-3's stop depends on entry boundaries (merging, clipp
 them from p.maps();
 where the spec makes an access's outcome depend on pmap state the model does not track (wired
 COW entries, MAP-45; present read-only PTEs of wired PROT_NONE pages; the child's eager copies
-mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken.
+mapped with max_protection, FORK-3) the model accepts either outcome and follows the one taken;
+when such a copy kept MAP_ENTRY_NEEDS_COPY, its process's next fork shares the writable page with
+the child (FORK-3 in 7.x, AUDIT4), and the model stops vouching for that page's bytes.
 
 Expected errnos follow the spec (section 11): munmap over a hole EINVAL (UNM-2), mprotect beyond
 max_protection EACCES (PROT-2), minherit(3) EINVAL, madvise(11) EINVAL, msync over a hole EINVAL
@@ -226,6 +228,16 @@ class AnonCell:
         self.known = PG             # bytes [0, known) of data are known
 
 
+class SharedPteCell(AnonCell):
+    """FORK-3 in 7.x (docs/errata.md, AUDIT4): the eager copy of a wired page whose entry kept
+    MAP_ENTRY_NEEDS_COPY is mapped with max_protection; when its process forks again,
+    vm_map_copy_entry skips the write-protect of the NEEDS_COPY entry and pmap_copy hands the
+    child the *writable* translation.  Parent and child then share the page until one of them
+    faults on it, which depends on pmap state the model does not follow: its bytes stay unknown
+    (`known` 0) to every process that has it, whoever stores to it."""
+    __slots__ = ()
+
+
 class CowCell:
     __slots__ = ("data", "known", "backing", "risky")
 
@@ -279,7 +291,7 @@ def store(cell, off: int, b: bytes) -> None:
         return
     materialize(cell)
     cell.data[off:off + len(b)] = b
-    if off <= cell.known:
+    if off <= cell.known and not isinstance(cell, SharedPteCell):
         cell.known = max(cell.known, off + len(b))
 
 
@@ -298,7 +310,7 @@ def bottom_file_page(cell):
 
 class PageState:
     __slots__ = ("cell", "prot", "maxp", "inh", "wired", "cow", "pte_maybe", "max_unsure",
-                 "wired_nopte")
+                 "wired_nopte", "wired_nc", "shares_pte")
 
     def __init__(self, cell, prot, maxp, inh, cow):
         self.cell = cell
@@ -314,11 +326,18 @@ class PageState:
         # vm_map_lookup then faults for the entry's protection (FLT-10, `fault_type = prot`):
         # with WRITE in it, a copy-on-write page is copied right then (see check_read)
         self.wired_nopte = False
+        # the wiring fault was a read on a copy-on-write entry: the entry may keep
+        # MAP_ENTRY_NEEDS_COPY, and vmspace_fork copies it to the child of an eager copy (FORK-3)
+        self.wired_nc = False
+        # an eager copy (FORK-3) whose entry may keep NEEDS_COPY over a writable translation: the
+        # next fork shares the page instead of making it copy-on-write (SharedPteCell)
+        self.shares_pte = False
 
     def clone(self) -> "PageState":
         c = PageState(self.cell, self.prot, self.maxp, self.inh, self.cow)
         c.wired, c.pte_maybe, c.max_unsure = self.wired, self.pte_maybe, self.max_unsure
         c.wired_nopte = self.wired_nopte
+        c.wired_nc, c.shares_pte = self.wired_nc, self.shares_pte
         return c
 
 
@@ -844,6 +863,10 @@ class VMMachine(RuleBasedStateMachine):
                 continue
             if ps.prot & W:
                 materialize(ps.cell)            # FLT-12: the COW copy is made at once
+            elif ps.cow:
+                ps.wired_nc = True              # a read fault leaves NEEDS_COPY in place
+            # the wiring fault replaced any writable translation an eager copy had
+            ps.shares_pte = False
             if not ps.prot & R:
                 ps.maxp &= ~W                   # FLT-3
                 ps.max_unsure = False
@@ -1010,7 +1033,8 @@ class VMMachine(RuleBasedStateMachine):
             c.pte_maybe = ps.pte_maybe
             if ps.inh == COPY:
                 if ps.wired:
-                    # FORK-3: eager copy, mapped in the child with max_protection
+                    # FORK-3: eager copy, mapped in the child with max_protection; the
+                    # child's entry keeps the parent's eflags (COW, NEEDS_COPY: AUDIT4)
                     try:
                         content, known = resolve(ps.cell)
                     except EOFAccess:
@@ -1020,8 +1044,18 @@ class VMMachine(RuleBasedStateMachine):
                     cell = AnonCell(bytearray(content))
                     cell.known = known
                     c.cell = cell
-                    c.cow = False
                     c.pte_maybe = ps.prot != ps.maxp or ps.max_unsure
+                    c.shares_pte = ps.wired_nc and bool(ps.maxp & W)
+                elif ps.shares_pte:
+                    # FORK-3 (AUDIT4): NEEDS_COPY skips pmap_protect, pmap_copy copies the
+                    # writable translation: both may store to one page from now on
+                    old = ps.cell
+                    if not isinstance(old, SharedPteCell):
+                        content, _ = resolve(old)
+                        old = SharedPteCell(bytearray(content))
+                        old.known = 0
+                    ps.cell = c.cell = old
+                    c.shares_pte = True
                 else:
                     old = ps.cell
                     risky = direct[id(old)] > 1
