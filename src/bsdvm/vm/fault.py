@@ -273,8 +273,10 @@ def _cache_behind(phys: PhysMem, obj: VmObject, pindex: int) -> None:
             phys.free(mt)
 
 
-# vm_fault_prefault's visiting order: behind first, then ahead, widening.
-_PREFAULT_ORDER: Final = (-1, 1, -2, 2, -3, 3, -4, 4)
+# vm_fault_prefault's visiting order (prefault_pageorder[]): behind first, then ahead, widening.
+# A tuple object, as the C array is one static table: a fixed-shape tuple type would be rebuilt
+# and iterated generically at each call in the compiled build.
+_PREFAULT_ORDER: Final[tuple[int, ...]] = (-1, 1, -2, 2, -3, 3, -4, 4)
 
 
 def _prefault(m: VmMap, entry: VmMapEntry, vaddr: int) -> None:
