@@ -33,6 +33,9 @@ COMPILED_MODULES = tuple(f"bsdvm.vm.{name}" for name in (
     "map", "fault", "mmap", "pageout", "vm_system"))
 GROUP_LIBRARY = "bsdvm_vm__mypyc"       # mypycify(group_name="bsdvm_vm")
 PURE_ENV = "BSDVM_PURE_PYTHON"
+# The reasons for pure Python that are a choice, not a broken build: no warning for these.
+PURE_BY_REQUEST = f"{PURE_ENV} is set"
+NOT_COMPILED = "no compiled modules (built without mypyc, a C compiler or Python headers)"
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,14 +55,14 @@ def _inspect(package_dir: str = _PACKAGE_DIR) -> tuple[bool, str]:
     """(whether the compiled build of the package in package_dir can run, why not).  The shared
     library is looked for beside the package directory, where setup.py puts it."""
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
-        return False, f"{PURE_ENV} is set"
+        return False, PURE_BY_REQUEST
     sources = []
     for module in COMPILED_MODULES:
         source, candidates = _paths(module, package_dir)
         if _existing(candidates) is not None:
             sources.append((module, source))
     if not sources:
-        return False, "no compiled modules (built without mypyc, a C compiler or Python headers)"
+        return False, NOT_COMPILED
     if len(sources) < len(COMPILED_MODULES):
         return False, f"only {len(sources)} of {len(COMPILED_MODULES)} VM modules are compiled"
     library = _existing([os.path.join(os.path.dirname(package_dir), GROUP_LIBRARY + suffix)
@@ -92,7 +95,7 @@ if __name__ == "bsdvm._build":          # imported by the package (setup.py only
     if not COMPILED:
         if not any(isinstance(f, _SourceOnly) for f in sys.meta_path):
             sys.meta_path.insert(0, _SourceOnly())
-        if WHY_PURE.startswith(("only", "sources", "the shared")):
+        if WHY_PURE not in (PURE_BY_REQUEST, NOT_COMPILED):
             warnings.warn(f"bsdvm: running the pure-Python VM core: {WHY_PURE}", RuntimeWarning,
                           stacklevel=2)
 
