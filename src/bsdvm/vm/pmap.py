@@ -71,8 +71,7 @@ class Pmap:
         self.ptp[vpn >> 9] = self.ptp.get(vpn >> 9, 0) + 1
 
     def _drop(self, vpn: int, pte: Pte) -> None:
-        if self.on_invalidate is not None:
-            self.on_invalidate(vpn)
+        pmap_invalidate_page(self, vpn)
         m = pte.page
         del self.ptes[vpn]
         m.pv.pop(pte, None)
@@ -84,6 +83,14 @@ class Pmap:
         _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
+
+
+def pmap_invalidate_page(pmap: Pmap, vpn: int) -> None:
+    """pmap_invalidate_page: a translation of vpn went or lost rights or A/M bits; the CPU running
+    this pmap, if one registered `on_invalidate`, drops what its TLB holds of it.  (pmap_remove and
+    pmap_protect bind the callback once for their whole range.)"""
+    if pmap.on_invalidate is not None:
+        pmap.on_invalidate(vpn)
 
 
 def _save_pte_bits(pte: Pte, m: VmPage) -> None:
@@ -112,8 +119,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             # A new page in the same PTE slot: the old page's pv entry goes (with the old A and M
             # bits, when managed) and the page-table page's count stays as it was -- amd64 drops
             # the reference it took for the slot (mpte->wire_count--).
-            if pmap.on_invalidate is not None:
-                pmap.on_invalidate(vpn)
+            pmap_invalidate_page(pmap, vpn)
             om = old.page
             del om.pv[old]
             _save_pte_bits(old, om)
@@ -130,8 +136,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
                 return
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
-            if pmap.on_invalidate is not None:
-                pmap.on_invalidate(vpn)
+            pmap_invalidate_page(pmap, vpn)
             _save_pte_bits(old, m)
             old.prot = prot
             old.wired = wired
@@ -230,9 +235,7 @@ def pmap_page_protect(m: VmPage, prot: int) -> None:
             m.dirty = True
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
-        inval = pte.pmap.on_invalidate
-        if inval is not None:
-            inval(pte.vpn)
+        pmap_invalidate_page(pte.pmap, pte.vpn)
 
 
 def pmap_is_modified(m: VmPage) -> bool:
@@ -250,9 +253,7 @@ def pmap_clear_modify(m: VmPage) -> None:
         return
     for pte in m.pv:
         pte.mod = False
-        inval = pte.pmap.on_invalidate
-        if inval is not None:
-            inval(pte.vpn)
+        pmap_invalidate_page(pte.pmap, pte.vpn)
 
 
 def pmap_clear_reference(m: VmPage) -> None:
@@ -261,9 +262,7 @@ def pmap_clear_reference(m: VmPage) -> None:
         return
     for pte in m.pv:
         pte.ref = False
-        inval = pte.pmap.on_invalidate
-        if inval is not None:
-            inval(pte.vpn)
+        pmap_invalidate_page(pte.pmap, pte.vpn)
 
 
 def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
@@ -324,9 +323,7 @@ def pmap_ts_referenced(m: VmPage) -> int:
     for pte in m.pv:
         if pte.ref:
             pte.ref = False
-            inval = pte.pmap.on_invalidate
-            if inval is not None:
-                inval(pte.vpn)
+            pmap_invalidate_page(pte.pmap, pte.vpn)
             n += 1
             if n >= 5:
                 break
