@@ -134,19 +134,25 @@ class Pmap:
 
 
 def pmap_pte(pmap: Pmap, va: int) -> Pte | None:
-    """The translation of va, or None: the walk to its page-table page (through the one-entry
-    paging-structure cache, which keeps a copy over a run of pages to one hash lookup per 2 MB)
-    and its slot."""
+    """The translation of va, or None."""
+    pt = _pt_page(pmap, va)
+    if pt is None:
+        return None
+    return pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX]
+
+
+def _pt_page(pmap: Pmap, va: int) -> PageTablePage | None:
+    """The page-table page that maps va, or None: the walk through the one-entry
+    paging-structure cache, which brings a copy over a run of pages, or a fault's look at its
+    neighbours, to one hash lookup per 2 MB."""
     index = va >> (PAGE_SHIFT + NPTEPGSHIFT)
     if index == pmap.walk_index:
-        pt = pmap.walk_pt
-    else:
-        found = pmap.pt_pages.get(index)
-        if found is None:
-            return None
-        pt = pmap.walk_pt = found
+        return pmap.walk_pt
+    pt = pmap.pt_pages.get(index)
+    if pt is not None:
+        pmap.walk_pt = pt
         pmap.walk_index = index
-    return pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX]
+    return pt
 
 
 def _free_pt_page(pmap: Pmap, index: int) -> None:
@@ -212,17 +218,20 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
         if old.page is not m:
             # A new page in the same PTE slot: the old page's pv entry goes (with the old A and M
             # bits, when managed) and the page-table page's count stays as it was -- amd64 drops
-            # the reference it took for the slot (mpte->wire_count--).
+            # the reference it took for the slot (mpte->wire_count--).  The slot is rewritten in
+            # place and its pv entry moves to the new page.
             pmap_invalidate_page(pmap, vpn)
             om = old.page
             del om.pv[old]
             _save_pte_bits(old, om)
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
-            pte = Pte(pmap, vpn, m, prot, wired)
-            pte.ref = True
-            pmap.pt_pages[vpn >> NPTEPGSHIFT].slots[vpn & _PTE_INDEX] = pte
-            m.pv[pte] = None
+            old.page = m
+            old.prot = prot
+            old.wired = wired
+            old.ref = True
+            old.mod = False
+            m.pv[old] = None
             return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
@@ -365,7 +374,7 @@ def pmap_clear_reference(m: VmPage) -> None:
 def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
     """amd64: va has no translation, but its page-table page exists (something else in the same
     2 MB is mapped)."""
-    pt = pmap.pt_pages.get(va >> (PAGE_SHIFT + NPTEPGSHIFT))
+    pt = _pt_page(pmap, va)
     return pt is not None and pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX] is None
 
 
