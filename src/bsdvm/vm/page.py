@@ -79,7 +79,8 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        self.pv: dict[Pte, None] = {}   # its translations (each names its pmap and vpn)
+        # its translations (md.pv_list: each names its pmap and vpn), in the order they were made
+        self.pv: list[Pte] = []
         self.swapblk: int | None = None
 
     @property

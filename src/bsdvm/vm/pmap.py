@@ -4,7 +4,7 @@ A translation (Pte) names a page, the protection it was entered with, whether it
 referenced (A) and modified (M) bits that the "MMU" (the user-memory access path) sets.  As on
 i386/amd64, a present translation is always readable; only WRITE is enforced by the hardware.
 Invariants: `wired_count` equals the number of wired translations; every translation appears in its
-page's `pv` set and vice versa; removing a translation of a managed page moves M to the page's dirty
+page's `pv` list and vice versa; removing a translation of a managed page moves M to the page's dirty
 state and A to PG_REFERENCED.  Device (fictitious) pages are unmanaged, as in amd64's pmap: their A
 and M bits are never consulted or transferred (pmap_is_modified, pmap_ts_referenced see nothing).
 Translations live in page-table pages, as on amd64: `pt_pages` maps a page-directory index
@@ -41,7 +41,7 @@ _PTE_INDEX: Final = NPTEPG - 1
 
 class Pte:
     """A translation; also its page's pv entry (struct pv_entry names pv_pmap and pv_va), so the
-    Pte carries its pmap and virtual page number and is the key of its page's `pv` dict."""
+    Pte carries its pmap and virtual page number and is what its page's `pv` list holds."""
     __slots__ = ("pmap", "vpn", "page", "prot", "wired", "ref", "mod")
 
     def __init__(self, pmap: Pmap, vpn: int, page: VmPage, prot: int, wired: bool) -> None:
@@ -116,7 +116,7 @@ class Pmap:
         pt.slots[vpn & _PTE_INDEX] = pte
         pt.count += 1
         self.resident_count += 1
-        pte.page.pv[pte] = None
+        pte.page.pv.append(pte)
 
     def _drop(self, vpn: int, pte: Pte) -> None:
         pmap_invalidate_page(self, vpn)
@@ -127,7 +127,7 @@ class Pmap:
         if not pt.count:
             _free_pt_page(self, vpn >> NPTEPGSHIFT)
         self.resident_count -= 1
-        m.pv.pop(pte, None)
+        _pv_remove(m, pte)
         _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
@@ -185,6 +185,17 @@ def _pt_range(pmap: Pmap, sva: int, eva: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _pv_remove(m: VmPage, pte: Pte) -> None:
+    """pmap_pvh_remove: unlink a translation's pv entry from its page's list, found by walking
+    the list (a page has few translations; the common one, one or two)."""
+    pv = m.pv
+    for i in range(len(pv)):
+        if pv[i] is pte:
+            pv.pop(i)
+            return
+    raise AssertionError("pmap_pvh_remove: no such pv entry")
+
+
 def pmap_invalidate_page(pmap: Pmap, vpn: int) -> None:
     """pmap_invalidate_page: a translation of vpn went or lost rights or A/M bits; the CPU running
     this pmap, if one registered `on_invalidate`, drops what its TLB holds of it.  (pmap_remove and
@@ -222,7 +233,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             # place and its pv entry moves to the new page.
             pmap_invalidate_page(pmap, vpn)
             om = old.page
-            del om.pv[old]
+            _pv_remove(om, old)
             _save_pte_bits(old, om)
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
@@ -231,7 +242,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             old.wired = wired
             old.ref = True
             old.mod = False
-            m.pv[old] = None
+            m.pv.append(old)
             return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
@@ -282,7 +293,7 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
                 inval(base + i)
             slots[i] = None
             m = pte.page
-            del m.pv[pte]
+            _pv_remove(m, pte)
             _save_pte_bits(pte, m)
             if pte.wired:
                 wired += 1
@@ -415,7 +426,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
             if dst_slots[i] is None:
                 copy = Pte(dst, base + i, m, pte.prot, False)
                 dst_slots[i] = copy
-                m.pv[copy] = None
+                m.pv.append(copy)
                 have += 1
                 copied += 1
             if have >= limit:
