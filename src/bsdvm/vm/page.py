@@ -207,17 +207,17 @@ class PhysMem:
         m.queue = PQ_NONE
 
     def activate(self, m: VmPage) -> None:
+        """vm_page_activate: put m on the active queue's tail with act_count at least ACT_INIT.  A
+        page already active keeps its place (7.x moves only a page that is on another queue;
+        the page daemon's scan, not each use, ages active pages)."""
         if m.flags & PG_FICTITIOUS or m.wire_count:
             return
-        if m.queue == PQ_ACTIVE:
-            # move to the tail: most recently used
-            del self.active[m]
-        else:
+        if m.queue != PQ_ACTIVE:
             if m.queue == PQ_INACTIVE:
                 self.counters["v_reactivated"] += 1
             self._dequeue(m)
             m.queue = PQ_ACTIVE
-        self.active[m] = None
+            self.active[m] = None
         if m.act_count < ACT_INIT:
             m.act_count = ACT_INIT
 
