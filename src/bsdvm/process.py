@@ -358,7 +358,7 @@ class Process(SyscallMethods):
                 else self._address(addr))
         if not isinstance(data, _BYTES_LIKE):
             raise TypeError("data must be bytes-like")
-        if len(data) == 0:
+        if not data:                            # len(data) == 0, without the call
             return
         self._access(copyout, addr, data)
 
