@@ -130,6 +130,8 @@ class Process(SyscallMethods):
         self.proc = proc
         self.last_mincore_outside: list[tuple[int, int]] = []
         self._address = CADDR_T.python_converter(kernel.arch)     # mem_read/mem_write's addr
+        # an int in [lo, hi] is its own caddr_t: mem_read/mem_write take it without the converter
+        # call, as the generated system-call stubs do (kern/sysent.py python_builder)
         self._address_lo, self._address_hi = CADDR_T.identity_range(kernel.arch)
         self._builders = python_builders(freebsd_sysent, kernel.arch)   # the table's uap builders
 
@@ -358,7 +360,7 @@ class Process(SyscallMethods):
                 else self._address(addr))
         if not isinstance(data, _BYTES_LIKE):
             raise TypeError("data must be bytes-like")
-        if not data:                            # len(data) == 0, without the call
+        if not data:                            # len(data) == 0 without boxing the length
             return
         self._access(copyout, addr, data)
 
