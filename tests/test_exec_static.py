@@ -35,13 +35,14 @@ def test_every_fill_is_answered_from_the_pmap_with_the_modified_bit_on_first_sto
     """The fill hook gives write permission only to a page already modified or being written: a
     read fill of a writable page leaves the store to come back (the x86 D bit)."""
     from bsdvm.amd64 import cpu as cpumod
+    from bsdvm.vm.pmap import pmap_pte
     seen: list[tuple[int, int, int]] = []
     orig = cpumod.Cpu._tlb_fill
 
     def spy(self, uc, vaddr, access, entry, data):
         ok = orig(self, uc, vaddr, access, entry, data)
         if ok and self.scratch_page is None:
-            pte = self.ptes[vaddr >> 12]
+            pte = pmap_pte(self.pmap, vaddr)
             assert entry.paddr == pte.page.phys_addr
             seen.append((access, entry.perms, int(pte.mod)))
         return ok

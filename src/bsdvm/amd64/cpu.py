@@ -35,6 +35,7 @@ from unicorn import (UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN
 from unicorn import x86_const as X
 
 from ..vm.param import PG_FICTITIOUS, VM_PROT_EXECUTE, VM_PROT_WRITE
+from ..vm.pmap import pmap_pte
 
 if TYPE_CHECKING:
     from ..kern.proc import Proc
@@ -106,7 +107,6 @@ class Cpu:
         self.scratch_page: tuple[int, int] | None = None
         self.exec_frames: set[int] = set()
         self.pmap: Any = None
-        self.ptes: dict[int, Any] = {}
         self.dev_base: dict[int, int] = {}          # id(cdev) -> where its memory is mapped
         for cdev in list(kernel.devices.values()):
             self.map_device(cdev)
@@ -121,7 +121,6 @@ class Cpu:
         if self.pmap is not None and self.pmap.on_invalidate == self.invalidate:
             self.pmap.on_invalidate = None
         self.pmap = self.proc.p_vmspace.vm_map.pmap
-        self.ptes = self.pmap.ptes
         self.pmap.on_invalidate = self.invalidate
         self.tlb_stale = True
 
@@ -177,7 +176,7 @@ class Cpu:
                 entry.paddr = self.scratch_page[1]      # exact_fault_address's replay
                 entry.perms = UC_PROT_READ | UC_PROT_WRITE
                 return True
-            pte = self.ptes.get(vaddr >> 12)
+            pte = pmap_pte(self.pmap, vaddr)
             self.in_fill = True
             if (pte is None or (access == UC_MEM_WRITE and not pte.prot & VM_PROT_WRITE)
                     or (access == UC_MEM_FETCH and not pte.prot & VM_PROT_EXECUTE)):
@@ -357,7 +356,6 @@ class Cpu:
                     del frames[paddr]
         self.exec_frames.clear()
         self.pmap = None
-        self.ptes = {}
 
 
 from . import trap as _trap  # noqa: E402  (trap imports this module's constants)

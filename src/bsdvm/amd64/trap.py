@@ -29,6 +29,7 @@ from unicorn import x86_const as X
 from ..kern.kern_exit import EJUSTRETURN, ERESTART
 from ..kern.kern_sig import deliverable
 from ..vm.fault import vm_fault
+from ..vm.pmap import pmap_pte
 from ..vm.param import (KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE, KERN_SUCCESS,
                         VM_FAULT_DIRTY, VM_FAULT_NORMAL, VM_PROT_EXECUTE, VM_PROT_READ,
                         VM_PROT_WRITE)
@@ -95,7 +96,7 @@ def trap_pfault(cpu: Cpu, vaddr: int, access: int) -> Any:
     while True:
         rv = vm_fault(m, vaddr, ftype, flags)
         if rv == KERN_SUCCESS:
-            pte = cpu.ptes.get(vaddr >> 12)
+            pte = pmap_pte(cpu.pmap, vaddr)
             if pte is not None and (ftype == VM_PROT_READ or pte.prot & ftype):
                 kernel.exec_note_fault()
                 return pte
@@ -218,7 +219,7 @@ def _code_written(cpu: Cpu, entry: Any, uap: Any) -> None:
     """The kernel wrote a user buffer (read(2) and the like) behind the CPU's back: if any of its
     pages is a frame the CPU has executed code from, that translated code must go."""
     from ..kern.sysent import Kind, UioSeg
-    ptes = cpu.ptes
+    pmap = cpu.pmap
     frames = cpu.exec_frames
     for a in entry.args:
         if a.ctype.kind is not Kind.UIO_OUT:
@@ -227,7 +228,7 @@ def _code_written(cpu: Cpu, entry: Any, uap: Any) -> None:
         if uio is None or uio.segflg is not UioSeg.UIO_USERSPACE or uio.offset <= 0:
             continue
         for vpn in range(uio.base >> 12, (uio.base + uio.offset - 1 >> 12) + 1):
-            pte = ptes.get(vpn)
+            pte = pmap_pte(pmap, vpn << 12)
             if pte is not None and pte.page.phys_addr in frames:
                 cpu.code_changed()
                 return

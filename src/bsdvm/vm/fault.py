@@ -335,7 +335,8 @@ def vm_fault_unwire(m: VmMap, start: int, end: int, fictitious: bool) -> None:
     phys = m.vmsys.phys
     pmap = m.pmap
     for vpn in pmap.vpns(start, end):
-        pte = pmap.ptes[vpn]
+        pte = pmap_mod.pmap_pte(pmap, vpn << PAGE_SHIFT)
+        assert pte is not None
         pmap_mod.pmap_change_wiring(pmap, vpn << PAGE_SHIFT, False)
         # FreeBSD panics on a page that is not wired; the model leaves it be
         if not fictitious and not pte.page.fictitious and pte.page.wire_count:
@@ -442,7 +443,7 @@ def copyin(m: VmMap, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
     once: pages whose frames are consecutive in physical memory are taken as one slice of it (a
     run), and the runs are joined straight into the result."""
-    ptes = m.pmap.ptes
+    pmap = m.pmap
     phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
@@ -454,7 +455,7 @@ def copyin(m: VmMap, addr: int, n: int) -> bytes:
     while pos < n:
         va = addr + pos
         vpn = va >> PAGE_SHIFT
-        pte = ptes.get(vpn)
+        pte = pmap_mod.pmap_pte(pmap, va)
         if pte is None:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, False)
@@ -501,27 +502,27 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
     """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault.
     Pages whose frames are consecutive in physical memory take their bytes in one slice
     assignment (a run); a run is written before any fault, which may free and reuse frames."""
-    ptes = m.pmap.ptes
+    pmap = m.pmap
     phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
-    mv = memoryview(data)
-    if mv.format != "B" or mv.ndim != 1:
-        mv = mv.cast("B")
-    n = len(mv)
+    src: bytes | bytearray | memoryview = data
+    if isinstance(data, memoryview) and (data.format != "B" or data.ndim != 1):
+        src = data.cast("B")
+    n = len(src)
     run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
-    run_pos = 0                 # where its bytes start in mv
+    run_pos = 0                 # where its bytes start in src
     pos = 0
     retried = -1
     while pos < n:
         va = addr + pos
         vpn = va >> PAGE_SHIFT
-        pte = ptes.get(vpn)
+        pte = pmap_mod.pmap_pte(pmap, va)
         if pte is None or not pte.prot & VM_PROT_WRITE:
             if retried == vpn:
                 raise UserFault(va, KERN_PROTECTION_FAILURE, True)
             if run_hi > run_lo:
-                mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                _write_run(mem, run_lo, run_hi, src, run_pos)
                 run_lo = run_hi = -1
             rv = vm_fault(m, va, VM_PROT_WRITE, VM_FAULT_DIRTY)
             if rv != KERN_SUCCESS:
@@ -537,17 +538,27 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
         page = pte.page
         if page.flags & PG_FICTITIOUS:          # device memory is not in the physical buffer
             if run_hi > run_lo:
-                mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                _write_run(mem, run_lo, run_hi, src, run_pos)
                 run_lo = run_hi = -1
-            page.data[off:off + chunk] = mv[pos:pos + chunk]
+            page.data[off:off + chunk] = memoryview(src)[pos:pos + chunk]
         else:
             lo = page.phys_addr - base + off
             if lo != run_hi:
                 if run_hi > run_lo:
-                    mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+                    _write_run(mem, run_lo, run_hi, src, run_pos)
                 run_lo = lo
                 run_pos = pos
             run_hi = lo + chunk
         pos += chunk
     if run_hi > run_lo:
-        mem[run_lo:run_hi] = mv[run_pos:run_pos + run_hi - run_lo]
+        _write_run(mem, run_lo, run_hi, src, run_pos)
+
+
+def _write_run(mem: memoryview, lo: int, hi: int, src: bytes | bytearray | memoryview,
+               pos: int) -> None:
+    """Store src[pos:pos + hi - lo] in physical memory [lo, hi): the source is sliced (through a
+    view, never copied) only when the run takes part of it."""
+    if pos == 0 and hi - lo == len(src):
+        mem[lo:hi] = src
+    else:
+        mem[lo:hi] = memoryview(src)[pos:pos + hi - lo]

@@ -10,6 +10,7 @@ objects.  May call: nothing that changes state.
 from __future__ import annotations
 
 from .param import OBJT_DEVICE, OBJT_VNODE, PG_FICTITIOUS, PAGE_SHIFT
+from .pmap import pmap_pte
 
 
 def check_kernel(k) -> None:
@@ -33,7 +34,12 @@ def check_kernel(k) -> None:
                     assert (e.offset >> PAGE_SHIFT) + ((e.end - e.start) >> PAGE_SHIFT) <= o.size, \
                         ("entry beyond its object", e, o)
         wired = 0
-        for vpn, pte in pmap.ptes.items():
+        for index, pt in pmap.pt_pages.items():
+            used = sum(slot is not None for slot in pt.slots)
+            assert used == pt.count and used, ("page-table page count", index, used, pt.count)
+        ptes = pmap.ptes
+        assert len(ptes) == pmap.resident_count, (len(ptes), pmap.resident_count)
+        for vpn, pte in ptes.items():
             assert pte in pte.page.pv, "translation missing from pv"
             assert pte.pmap is pmap and pte.vpn == vpn, ("pv entry names another slot", vpn)
             assert pte.page.object is not None, ("translation to a freed page", vpn)
@@ -58,7 +64,7 @@ def check_kernel(k) -> None:
         for i, pg in o.pages.items():
             assert pg.object is o and pg.pindex == i
             for pte in pg.pv:
-                assert pte.pmap.ptes.get(pte.vpn) is pte and pte.page is pg
+                assert pte.page is pg and pmap_pte(pte.pmap, pte.vpn << PAGE_SHIFT) is pte
         for i, blk in o.swblocks.items():
             assert k.swap.owner.get(blk) == (o.id, i), ("swap owner", o, i, blk)
     for oid, o in objs.items():

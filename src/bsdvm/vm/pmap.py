@@ -7,9 +7,13 @@ Invariants: `wired_count` equals the number of wired translations; every transla
 page's `pv` set and vice versa; removing a translation of a managed page moves M to the page's dirty
 state and A to PG_REFERENCED.  Device (fictitious) pages are unmanaged, as in amd64's pmap: their A
 and M bits are never consulted or transferred (pmap_is_modified, pmap_ts_referenced see nothing).
-`ptp` counts the translations of each 2 MB page-table page, so that a page-table page exists
-exactly while it maps something (pmap_is_prefaultable).
-Range operations cost O(min(pages in range, translations)), never O(range).
+Translations live in page-table pages, as on amd64: `pt_pages` maps a page-directory index
+(vpn >> NPTEPGSHIFT) to the PageTablePage of that 2 MB region, whose slots hold its translations
+and whose count says how many; a page-table page exists exactly while it maps something
+(pmap_is_prefaultable asks that).  Range operations walk the page-table pages present in the range
+and their slots, as amd64's loops walk the PDEs and PTEs: O(min(2 MB regions in the range,
+page-table pages) plus the range's slots in the page-table pages visited, never O(range), and no
+per-page hashing (fork copies and exit removes a page-table page at a time).  `resident_count` counts translations.
 Every change that removes or reduces a translation or clears its A/M bits (remove, protect, a
 replaced page or re-entered translation, clear_modify, clear_reference, ts_referenced) calls the
 pmap's `on_invalidate(vpn)` if a CPU has registered one (pmap_invalidate_*: a CPU's TLB may hold
@@ -18,7 +22,6 @@ May call: vm.page (queues only through the page flags).
 """
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import TYPE_CHECKING, Callable, Final
 
 from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
@@ -29,6 +32,11 @@ from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MI
 if TYPE_CHECKING:
     from .object import VmObject
     from .page import VmPage
+
+
+NPTEPGSHIFT: Final = 9                   # log2 of the PTEs in a page-table page (amd64)
+NPTEPG: Final = 1 << NPTEPGSHIFT         # PTEs per page-table page: one maps 2 MB
+_PTE_INDEX: Final = NPTEPG - 1
 
 
 class Pte:
@@ -46,43 +54,135 @@ class Pte:
         self.mod = False
 
 
-class Pmap:
+class PageTablePage:
+    """A page-table page: the NPTEPG translation slots of one 2 MB region (slot i maps the
+    region's i-th page) and how many are in use (amd64's mpte->wire_count).  It exists exactly
+    while it maps something: _pmap_allocpte makes it for the first translation and
+    _pmap_unwire_pte_hold frees it with the last."""
+    __slots__ = ("slots", "count")
+
     def __init__(self) -> None:
-        self.ptes: dict[int, Pte] = {}      # virtual page number -> translation
-        self.wired_count = 0
+        self.slots: list[Pte | None] = [None] * NPTEPG
+        self.count = 0
+
+
+_NO_PT_PAGE: Final = PageTablePage()     # what an empty paging-structure cache holds
+
+
+class Pmap:
+    """The pmap of one address space (struct pmap): its page-table pages, the resident and wired
+    counts (pm_stats), and the invalidation callback of the CPU that runs it, if any."""
+
+    def __init__(self) -> None:
+        # page-directory index (vpn >> NPTEPGSHIFT) -> its page-table page
+        self.pt_pages: dict[int, PageTablePage] = {}
+        self.resident_count = 0             # pm_stats.resident_count: translations
+        self.wired_count = 0                # pm_stats.wired_count: wired translations
         self.on_invalidate: Callable[[int], object] | None = None  # the TLB shootdown of its CPU
-        self.ptp: dict[int, int] = {}       # page-table page (vpn >> 9) -> translations in it
+        # the paging-structure cache: the page-table page pmap_pte walked to last, and its index
+        # (-1: none); dropped when that page-table page is freed
+        self.walk_index = -1
+        self.walk_pt = _NO_PT_PAGE
 
     @property
-    def resident_count(self) -> int:
-        return len(self.ptes)
+    def ptes(self) -> dict[int, Pte]:
+        """Every translation by virtual page number, ascending: a snapshot for inspection (the
+        kernel's own lookups go through pmap_pte)."""
+        return {(i << NPTEPGSHIFT) + j: pte for i in sorted(self.pt_pages)
+                for j, pte in enumerate(self.pt_pages[i].slots) if pte is not None}
+
+    @property
+    def ptp(self) -> dict[int, int]:
+        """Page-directory index -> translations in that page-table page: a snapshot."""
+        return {i: pt.count for i, pt in self.pt_pages.items()}
 
     def vpns(self, sva: int, eva: int) -> list[int]:
-        """The mapped virtual page numbers in [sva, eva), cheapest way round."""
-        lo, hi = sva >> PAGE_SHIFT, (eva + PAGE_MASK) >> PAGE_SHIFT
-        if hi - lo <= len(self.ptes):
-            ptes = self.ptes
-            return [v for v in range(lo, hi) if v in ptes]
-        return sorted(v for v in self.ptes if lo <= v < hi)
+        """The mapped virtual page numbers in [sva, eva), ascending."""
+        found: list[int] = []
+        for index, lo, hi in _pt_range(self, sva, eva):
+            slots = self.pt_pages[index].slots
+            base = index << NPTEPGSHIFT
+            for i in range(lo, hi):
+                if slots[i] is not None:
+                    found.append(base + i)
+        return found
 
     def _insert(self, vpn: int, pte: Pte) -> None:
-        self.ptes[vpn] = pte
+        """A translation in an empty slot, with its pv entry (_pmap_allocpte makes the
+        page-table page when it is the first)."""
+        pt = self.pt_pages.get(vpn >> NPTEPGSHIFT)
+        if pt is None:
+            pt = self.pt_pages[vpn >> NPTEPGSHIFT] = PageTablePage()
+        pt.slots[vpn & _PTE_INDEX] = pte
+        pt.count += 1
+        self.resident_count += 1
         pte.page.pv[pte] = None
-        self.ptp[vpn >> 9] = self.ptp.get(vpn >> 9, 0) + 1
 
     def _drop(self, vpn: int, pte: Pte) -> None:
         pmap_invalidate_page(self, vpn)
         m = pte.page
-        del self.ptes[vpn]
+        pt = self.pt_pages[vpn >> NPTEPGSHIFT]
+        pt.slots[vpn & _PTE_INDEX] = None
+        pt.count -= 1
+        if not pt.count:
+            _free_pt_page(self, vpn >> NPTEPGSHIFT)
+        self.resident_count -= 1
         m.pv.pop(pte, None)
-        n = self.ptp[vpn >> 9] - 1
-        if n:
-            self.ptp[vpn >> 9] = n
-        else:
-            del self.ptp[vpn >> 9]          # _pmap_unwire_pte_hold frees the empty page-table page
         _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
+
+
+def pmap_pte(pmap: Pmap, va: int) -> Pte | None:
+    """The translation of va, or None."""
+    pt = _pt_page(pmap, va)
+    if pt is None:
+        return None
+    return pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX]
+
+
+def _pt_page(pmap: Pmap, va: int) -> PageTablePage | None:
+    """The page-table page that maps va, or None: the walk through the one-entry
+    paging-structure cache, which brings a copy over a run of pages, or a fault's look at its
+    neighbours, to one hash lookup per 2 MB."""
+    index = va >> (PAGE_SHIFT + NPTEPGSHIFT)
+    if index == pmap.walk_index:
+        return pmap.walk_pt
+    pt = pmap.pt_pages.get(index)
+    if pt is not None:
+        pmap.walk_pt = pt
+        pmap.walk_index = index
+    return pt
+
+
+def _free_pt_page(pmap: Pmap, index: int) -> None:
+    """_pmap_unwire_pte_hold: the page-table page at index holds no translation any more; it goes,
+    and out of the paging-structure cache."""
+    del pmap.pt_pages[index]
+    if pmap.walk_index == index:
+        pmap.walk_index = -1
+        pmap.walk_pt = _NO_PT_PAGE
+
+
+def _pt_range(pmap: Pmap, sva: int, eva: int) -> list[tuple[int, int, int]]:
+    """The page-table pages that map something in [sva, eva), ascending, each as (page-directory
+    index, first slot, end slot) of the range within it.  Empty 2 MB regions are skipped without
+    a look, as amd64's loops skip a zero PDE: the cost is O(min(2 MB regions in the range,
+    page-table pages)), never O(range)."""
+    lo, hi = sva >> PAGE_SHIFT, (eva + PAGE_MASK) >> PAGE_SHIFT
+    if lo >= hi:
+        return []
+    first, last = lo >> NPTEPGSHIFT, (hi - 1) >> NPTEPGSHIFT
+    pt_pages = pmap.pt_pages
+    if last - first < len(pt_pages):
+        indices = [i for i in range(first, last + 1) if i in pt_pages]
+    else:
+        indices = sorted(i for i in pt_pages if first <= i <= last)
+    out: list[tuple[int, int, int]] = []
+    for i in indices:
+        base = i << NPTEPGSHIFT
+        out.append((i, lo - base if i == first else 0, hi - base if i == last else NPTEPG))
+    return out
 
 
 def pmap_invalidate_page(pmap: Pmap, vpn: int) -> None:
@@ -113,22 +213,25 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
     clear (the old A and M of a managed page go to PG_REFERENCED and its dirty field); one that
     would not change keeps its A and M bits."""
     vpn = va >> PAGE_SHIFT
-    old = pmap.ptes.get(vpn)
+    old = pmap_pte(pmap, va)
     if old is not None:
         if old.page is not m:
             # A new page in the same PTE slot: the old page's pv entry goes (with the old A and M
             # bits, when managed) and the page-table page's count stays as it was -- amd64 drops
-            # the reference it took for the slot (mpte->wire_count--).
+            # the reference it took for the slot (mpte->wire_count--).  The slot is rewritten in
+            # place and its pv entry moves to the new page.
             pmap_invalidate_page(pmap, vpn)
             om = old.page
             del om.pv[old]
             _save_pte_bits(old, om)
             if old.wired != wired:
                 pmap.wired_count += 1 if wired else -1
-            pte = Pte(pmap, vpn, m, prot, wired)
-            pte.ref = True
-            pmap.ptes[vpn] = pte
-            m.pv[pte] = None
+            old.page = m
+            old.prot = prot
+            old.wired = wired
+            old.ref = True
+            old.mod = False
+            m.pv[old] = None
             return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
@@ -152,49 +255,47 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
 
 def pmap_enter_quick(pmap: Pmap, va: int, m: VmPage, prot: int) -> None:
     """PMAP-4: a read-only, unwired translation, only if none exists."""
-    vpn = va >> PAGE_SHIFT
-    if vpn in pmap.ptes:
+    if pmap_pte(pmap, va) is not None:
         return
+    vpn = va >> PAGE_SHIFT
     pmap._insert(vpn, Pte(pmap, vpn, m, prot & ~VM_PROT_WRITE, False))     # no PG_A
 
 
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
-    """PMAP-2.  Pmap._drop for each translation of the range, with the pmap's tables held in
-    locals and each page-table page's count settled once per run of translations in it (the
-    whole address space goes this way at exit)."""
-    ptes = pmap.ptes
-    ptp = pmap.ptp
+    """PMAP-2: Pmap._drop for each translation of the range, one page-table page at a time (its
+    count settled once, an emptied one freed), as amd64's loop over the PDEs; the whole address
+    space goes this way at exit."""
     inval = pmap.on_invalidate
-    cur = -1                                # the page-table page being emptied, and its count
-    left = 0
+    pt_pages = pmap.pt_pages
+    removed = 0
     wired = 0
-    for vpn in pmap.vpns(sva, eva):
-        if inval is not None:
-            inval(vpn)
-        pte = ptes.pop(vpn)
-        m = pte.page
-        del m.pv[pte]
-        if vpn >> 9 != cur:
-            if cur >= 0:
-                _settle_ptp(ptp, cur, left)
-            cur = vpn >> 9
-            left = ptp[cur]
-        left -= 1
-        _save_pte_bits(pte, m)
-        if pte.wired:
-            wired += 1
-    if cur >= 0:
-        _settle_ptp(ptp, cur, left)
+    for index, lo, hi in _pt_range(pmap, sva, eva):
+        pt = pt_pages[index]
+        slots = pt.slots
+        base = index << NPTEPGSHIFT
+        left = pt.count
+        for i in range(lo, hi):
+            pte = slots[i]
+            if pte is None:
+                continue
+            if inval is not None:
+                inval(base + i)
+            slots[i] = None
+            m = pte.page
+            del m.pv[pte]
+            _save_pte_bits(pte, m)
+            if pte.wired:
+                wired += 1
+            left -= 1
+            if not left:
+                break
+        removed += pt.count - left
+        if left:
+            pt.count = left
+        else:
+            _free_pt_page(pmap, index)
+    pmap.resident_count -= removed
     pmap.wired_count -= wired
-
-
-def _settle_ptp(ptp: dict[int, int], index: int, count: int) -> None:
-    """Store a page-table page's new translation count; an empty one is freed
-    (_pmap_unwire_pte_hold)."""
-    if count:
-        ptp[index] = count
-    else:
-        del ptp[index]
 
 
 def pmap_remove_all(m: VmPage) -> None:
@@ -211,16 +312,21 @@ def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
         return
     if prot & VM_PROT_WRITE:
         return
-    ptes = pmap.ptes
     inval = pmap.on_invalidate
-    for vpn in pmap.vpns(sva, eva):
-        if inval is not None:
-            inval(vpn)
-        pte = ptes[vpn]
-        _save_pte_bits(pte, pte.page)
-        pte.ref = False
-        pte.mod = False
-        pte.prot &= prot
+    pt_pages = pmap.pt_pages
+    for index, lo, hi in _pt_range(pmap, sva, eva):
+        slots = pt_pages[index].slots
+        base = index << NPTEPGSHIFT
+        for i in range(lo, hi):
+            pte = slots[i]
+            if pte is None:
+                continue
+            if inval is not None:
+                inval(base + i)
+            _save_pte_bits(pte, pte.page)
+            pte.ref = False
+            pte.mod = False
+            pte.prot &= prot
 
 
 def pmap_page_protect(m: VmPage, prot: int) -> None:
@@ -268,8 +374,8 @@ def pmap_clear_reference(m: VmPage) -> None:
 def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
     """amd64: va has no translation, but its page-table page exists (something else in the same
     2 MB is mapped)."""
-    vpn = va >> PAGE_SHIFT
-    return vpn not in pmap.ptes and (vpn >> 9) in pmap.ptp
+    pt = _pt_page(pmap, va)
+    return pt is not None and pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX] is None
 
 
 def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
@@ -283,36 +389,41 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
     for -- cut the copy short, and the child faults on the pages left over."""
     if dst_addr != src_addr or free_count < free_reserved:
         return
-    # One page-table page at a time, as amd64's loop: its run of source translations is found by
-    # bisection, and the destination's count (dstmpte->wire_count) is kept in a local and stored
-    # once.  Pmap._insert is spelt out: this loop runs once per resident page at every fork.
-    src_ptes = src.ptes
-    dst_ptes = dst.ptes
-    src_ptp = src.ptp
-    dst_ptp = dst.ptp
-    vpns = src.vpns(src_addr, src_addr + length)
-    i = 0
-    n = len(vpns)
-    while i < n:
-        ptp = vpns[i] >> 9
-        j = bisect_left(vpns, (ptp + 1) << 9, i, n)
-        have = dst_ptp.get(ptp, 0)
-        limit = src_ptp[ptp]
-        for vpn in vpns[i:j]:
-            pte = src_ptes[vpn]
+    # One page-table page at a time, as amd64's loop; Pmap._insert is spelt out, with the
+    # destination's page-table page and count held in locals: this loop runs once per resident
+    # page at every fork.
+    src_pages = src.pt_pages
+    dst_pages = dst.pt_pages
+    copied = 0
+    for index, lo, hi in _pt_range(src, src_addr, src_addr + length):
+        src_pt = src_pages[index]
+        src_slots = src_pt.slots
+        limit = src_pt.count
+        dst_pt = dst_pages.get(index)
+        if dst_pt is None:
+            dst_pt = PageTablePage()
+        dst_slots = dst_pt.slots
+        have = dst_pt.count
+        base = index << NPTEPGSHIFT
+        for i in range(lo, hi):
+            pte = src_slots[i]
+            if pte is None:
+                continue
             m = pte.page
             if m.flags & PG_FICTITIOUS:
                 continue                    # only managed pages are copied
-            if vpn not in dst_ptes:
-                copy = Pte(dst, vpn, m, pte.prot, False)
-                dst_ptes[vpn] = copy
+            if dst_slots[i] is None:
+                copy = Pte(dst, base + i, m, pte.prot, False)
+                dst_slots[i] = copy
                 m.pv[copy] = None
                 have += 1
+                copied += 1
             if have >= limit:
                 break
-        if have:
-            dst_ptp[ptp] = have
-        i = j
+        if have and dst_pt.count == 0:
+            dst_pages[index] = dst_pt
+        dst_pt.count = have
+    dst.resident_count += copied
 
 
 def pmap_ts_referenced(m: VmPage) -> int:
@@ -331,7 +442,7 @@ def pmap_ts_referenced(m: VmPage) -> int:
 
 
 def pmap_change_wiring(pmap: Pmap, va: int, wired: bool) -> None:
-    pte = pmap.ptes.get(va >> PAGE_SHIFT)
+    pte = pmap_pte(pmap, va)
     if pte is None or pte.wired == wired:
         return
     pte.wired = wired
@@ -340,7 +451,7 @@ def pmap_change_wiring(pmap: Pmap, va: int, wired: bool) -> None:
 
 def pmap_mincore(pmap: Pmap, va: int) -> int:
     """PMAP-7."""
-    pte = pmap.ptes.get(va >> PAGE_SHIFT)
+    pte = pmap_pte(pmap, va)
     if pte is None:
         return 0
     val = MINCORE_INCORE
