@@ -186,7 +186,9 @@ class Process(SyscallMethods):
     def _run(self, entry: Sysent, uap: Any) -> Any:
         """Run one system call body for this process under the kernel's lock: its result for a
         Python caller, or OSError with its errno."""
-        with self.kernel.giant:
+        giant = self.kernel.giant
+        giant.acquire()                 # not `with`: see _access
+        try:
             if self.proc.p_vmspace is None:
                 self._live()
             td = self.proc.td
@@ -206,6 +208,8 @@ class Process(SyscallMethods):
             if returns is _STRUCT_OUT:
                 return getattr(uap, entry.result_arg).value
             return entry.python_result(td, uap)
+        finally:
+            giant.release()
 
     # -- calls whose Python form differs from the C one ------------------------------------------
     def mincore(self, addr: int, length: int, vec: int | None = None, fill: int = 0) -> bytes | None:
