@@ -69,8 +69,7 @@ class DevicePager:
         if err:
             return VM_PAGER_ERROR
         assert cdev.si_memory is not None
-        fake = VmPage(obj, pindex, memoryview(cdev.si_memory)[paddr:paddr + PAGE_SIZE],
-                      PG_FICTITIOUS, paddr)
+        fake = VmPage(obj, pindex, memoryview(cdev.si_memory), paddr, PG_FICTITIOUS, paddr)
         fake.valid = True
         obj.pages[pindex] = fake
         obj.resident_page_count += 1

@@ -27,7 +27,6 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
                     VM_PAGER_OK, VM_PROT_EXECUTE, VM_PROT_OVERRIDE_WRITE, VM_PROT_READ,
                     VM_PROT_WRITE, atop)
-from .page import ZERO_PAGE
 
 if TYPE_CHECKING:
     from .map import VmMap, VmMapEntry
@@ -151,7 +150,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
             page = first_m
             assert page is not None             # the first object's step made or found one
             if not first_m_zero:        # as FreeBSD: pmap_zero_page unless the page is PG_ZERO
-                page.data[:] = ZERO_PAGE
+                pmap_mod.pmap_zero_page(page)
             page.valid = True
             page.dirty = False
             # v_ozfod counts only fills served by a pre-zeroed (PG_ZERO) page; the model has
@@ -177,7 +176,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 counters["v_cow_optim"] += 1
             else:
                 assert first_m is not None      # the walk passed the first object: it has one
-                first_m.data[:] = page.data
+                pmap_mod.pmap_copy_page(page, first_m)
                 first_m.valid = True
                 # The copy is this object's own version: were it left clean (a wiring fault
                 # passes no VM_FAULT_DIRTY), the daemon could discard it after a collapse or

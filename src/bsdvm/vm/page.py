@@ -4,7 +4,8 @@ Model: physical memory is one host buffer of `PhysMem.npages` page frames (an an
 mapping, so the host backs only the frames ever touched).  Frame f has the fixed physical address
 `phys_base + f * PAGE_SIZE`; the first `kernel_wired` frames are the kernel's own (PAGE-4) and
 never hold a managed page.  A managed `VmPage` names its frame (`phys_addr`) and sees its bytes
-through `data`, a writable memoryview of that frame's slice of the buffer.  Freeing a page returns
+through `data`, a writable view of that frame's slice of the buffer made on each use (`frames` is
+the buffer's view and `offset` the frame's place in it: a resident page keeps no view object).  Freeing a page returns
 its frame to the free list; a page comes out of `alloc` zero-filled -- a frame never used before is
 zero already (the host buffer starts zeroed), a recycled frame is zeroed on allocation, as
 vm_page_alloc hands out a non-PG_ZERO page that the caller zeroes.  Zeroing on allocation rather
@@ -61,16 +62,20 @@ def buffer_address(buf) -> int:
 
 
 class VmPage:
-    __slots__ = ("object", "pindex", "data", "phys_addr", "valid", "dirty", "flags", "wire_count",
-                 "hold_count", "queue", "act_count", "pv", "swapblk")
+    """struct vm_page: a page of an object, held in a frame of physical memory (managed) or over
+    device memory (fictitious)."""
+    __slots__ = ("object", "pindex", "frames", "offset", "phys_addr", "valid", "dirty", "flags",
+                 "wire_count", "hold_count", "queue", "act_count", "pv", "swapblk")
 
-    def __init__(self, obj: VmObject, pindex: int, data: memoryview, flags: int = 0,
-                 phys_addr: int = 0) -> None:
+    def __init__(self, obj: VmObject, pindex: int, frames: memoryview, offset: int,
+                 flags: int = 0, phys_addr: int = 0) -> None:
         self.object: VmObject | None = obj  # None once freed
         self.pindex = pindex
-        # memoryview of the frame (managed) or of device memory; None once freed, so that a stale
-        # reference cannot reach the frame's next page (Any: every user holds a live page)
-        self.data: Any = data
+        # the memory holding the page's bytes -- physical memory (managed) or the device's
+        # (fictitious) -- and where they start in it.  None once freed, so that a stale reference
+        # cannot reach the frame's next page.
+        self.frames: memoryview | None = frames
+        self.offset = offset
         self.phys_addr = phys_addr  # the frame's physical address (device: the d_mmap address)
         self.valid = False
         self.dirty = False
@@ -82,6 +87,15 @@ class VmPage:
         # its translations (md.pv_list: each names its pmap and vpn), in the order they were made
         self.pv: list[Pte] = []
         self.swapblk: int | None = None
+
+    @property
+    def data(self) -> Any:
+        """A writable view of the page's bytes (made on each use: a resident page holds no view
+        of its own); None once the page is freed.  Any: every user holds a live page."""
+        frames = self.frames
+        if frames is None:
+            return None
+        return frames[self.offset:self.offset + PAGE_SIZE]
 
     @property
     def fictitious(self) -> bool:
@@ -157,8 +171,7 @@ class PhysMem:
         if self._free_frames:
             frame = self._free_frames.pop()
             off = frame << PAGE_SHIFT
-            data = self.view[off:off + PAGE_SIZE]
-            data[:] = ZERO_PAGE                 # a recycled frame still holds its last page
+            self.view[off:off + PAGE_SIZE] = ZERO_PAGE     # a recycled frame still holds its last page
             if self.on_frame_reuse is not None:
                 # a CPU may still hold translated code from this frame (amd64/cpu.py)
                 self.on_frame_reuse(self.phys_base + off)
@@ -166,8 +179,7 @@ class PhysMem:
             frame = self._next_frame
             self._next_frame += 1
             off = frame << PAGE_SHIFT
-            data = self.view[off:off + PAGE_SIZE]
-        m = VmPage(obj, pindex, data, 0, self.phys_base + off)
+        m = VmPage(obj, pindex, self.view, off, 0, self.phys_base + off)
         obj.pages[pindex] = m
         obj.resident_page_count += 1
         if self.pagedaemon is not None and self.free_count < self.free_min:
@@ -193,7 +205,7 @@ class PhysMem:
             self.user_wire_count -= 1
             m.wire_count = 0
         self._dequeue(m)
-        m.data = None
+        m.frames = None
         self._free_frames.append((m.phys_addr - self.phys_base) >> PAGE_SHIFT)
         self.free_count += 1
         self.counters["v_tfree"] += 1

@@ -18,13 +18,14 @@ Every change that removes or reduces a translation or clears its A/M bits (remov
 replaced page or re-entered translation, clear_modify, clear_reference, ts_referenced) calls the
 pmap's `on_invalidate(vpn)` if a CPU has registered one (pmap_invalidate_*: a CPU's TLB may hold
 the old translation).
-May call: vm.page (queues only through the page flags).
+May call: vm.page (queues only through the page flags; ZERO_PAGE).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Final
 
-from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PG_FICTITIOUS, PG_REFERENCED,
+from .page import ZERO_PAGE
+from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED,
                     VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
                     MINCORE_REFERENCED_OTHER)
@@ -353,6 +354,20 @@ def pmap_page_protect(m: VmPage, prot: int) -> None:
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
         pmap_invalidate_page(pte.pmap, pte.vpn)
+
+
+def pmap_zero_page(m: VmPage) -> None:
+    """Fill a page's bytes with zeros (through the direct map, as amd64 does)."""
+    frames = m.frames
+    assert frames is not None                   # a live page
+    frames[m.offset:m.offset + PAGE_SIZE] = ZERO_PAGE
+
+
+def pmap_copy_page(src: VmPage, dst: VmPage) -> None:
+    """Copy a page's bytes into another page (a copy-on-write fault's copy)."""
+    sf, df = src.frames, dst.frames
+    assert sf is not None and df is not None     # live pages
+    df[dst.offset:dst.offset + PAGE_SIZE] = sf[src.offset:src.offset + PAGE_SIZE]
 
 
 def pmap_is_modified(m: VmPage) -> bool:
