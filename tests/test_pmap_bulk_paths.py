@@ -6,31 +6,15 @@ many translations as the source."""
 from __future__ import annotations
 
 from bsdvm.vm import pmap as pm
-from bsdvm.vm.object import vm_object_allocate, vm_object_deallocate
-from bsdvm.vm.param import OBJT_DEFAULT, PG_REFERENCED, VM_PROT_READ, VM_PROT_WRITE
+from bsdvm.vm.param import PG_REFERENCED, VM_PROT_READ, VM_PROT_WRITE
+from pmaputil import object_pages, release
 
 RW = VM_PROT_READ | VM_PROT_WRITE
 NPTE = 512                                  # translations per page-table page
 
 
-def _pages(k, n):
-    o = vm_object_allocate(k.vm, OBJT_DEFAULT, n)
-    ps = []
-    for i in range(n):
-        m = k.phys.alloc(o, i)
-        m.valid = True
-        ps.append(m)
-    return o, ps
-
-
-def _release(o, ps):
-    for m in ps:
-        pm.pmap_remove_all(m)
-    vm_object_deallocate(o)
-
-
 def test_enter_of_another_page_reuses_the_slot_and_moves_the_old_bits(k):
-    o, (m0, m1) = _pages(k, 2)
+    o, (m0, m1) = object_pages(k, 2)
     a = pm.Pmap()
     pm.pmap_enter(a, 0x3000, m0, RW, True)
     a.ptes[3].mod = a.ptes[3].ref = True
@@ -42,11 +26,11 @@ def test_enter_of_another_page_reuses_the_slot_and_moves_the_old_bits(k):
     assert pte.page is m1 and pte.ref and not pte.mod and not pte.wired
     pm.pmap_enter(a, 0x3000, m0, RW, True)                  # and back, wired
     assert a.wired_count == 1 and a.ptp == {0: 1} and not m1.pv
-    _release(o, (m0, m1))
+    release(o, (m0, m1))
 
 
 def test_remove_across_page_table_pages_frees_only_the_emptied_ones(k):
-    o, ps = _pages(k, 4)
+    o, ps = object_pages(k, 4)
     a = pm.Pmap()
     vpns = (NPTE - 1, NPTE, NPTE + 1, 2 * NPTE)             # three page-table pages
     for vpn, m in zip(vpns, ps, strict=True):
@@ -57,15 +41,15 @@ def test_remove_across_page_table_pages_frees_only_the_emptied_ones(k):
     assert not ps[0].pv and not ps[1].pv
     pm.pmap_remove(a, 0, (3 * NPTE) << 12)
     assert a.ptp == {} and not a.ptes
-    _release(o, ps)
+    release(o, ps)
 
 
 def test_copy_stops_per_page_table_page_once_the_destination_is_as_full(k):
-    o, ps = _pages(k, 4)
+    o, ps = object_pages(k, 4)
     src, dst = pm.Pmap(), pm.Pmap()
     for vpn, m in zip((1, 2, NPTE + 1, NPTE + 2), ps, strict=True):
         pm.pmap_enter(src, vpn << 12, m, RW, True)
-    extra_o, (extra,) = _pages(k, 1)
+    extra_o, (extra,) = object_pages(k, 1)
     pm.pmap_enter(dst, 7 << 12, extra, RW, True)            # a copy the source has no translation for
     pm.pmap_copy(dst, src, 0, (2 * NPTE) << 12, 0, 100, 0)
     # page-table page 0: the destination already held one, so only vpn 1 is copied before the
@@ -76,5 +60,5 @@ def test_copy_stops_per_page_table_page_once_the_destination_is_as_full(k):
         pte = dst.ptes[vpn]
         assert not pte.wired and not pte.ref and not pte.mod and pte in pte.page.pv
         assert pte.pmap is dst and pte.vpn == vpn
-    _release(extra_o, (extra,))
-    _release(o, ps)
+    release(extra_o, (extra,))
+    release(o, ps)

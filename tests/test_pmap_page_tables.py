@@ -5,32 +5,16 @@ answers from a freed page-table page; resident_count counts translations."""
 from __future__ import annotations
 
 from bsdvm.vm import pmap as pm
-from bsdvm.vm.object import vm_object_allocate, vm_object_deallocate
-from bsdvm.vm.param import OBJT_DEFAULT, PAGE_SHIFT, VM_PROT_READ, VM_PROT_WRITE
+from bsdvm.vm.param import PAGE_SHIFT, VM_PROT_READ, VM_PROT_WRITE
+from pmaputil import object_pages, release
 
 RW = VM_PROT_READ | VM_PROT_WRITE
 NPTE = pm.NPTEPG
 REGION = NPTE << PAGE_SHIFT                 # what one page-table page maps: 2 MB
 
 
-def _pages(k, n):
-    o = vm_object_allocate(k.vm, OBJT_DEFAULT, n)
-    ps = []
-    for i in range(n):
-        m = k.phys.alloc(o, i)
-        m.valid = True
-        ps.append(m)
-    return o, ps
-
-
-def _release(o, ps):
-    for m in ps:
-        pm.pmap_remove_all(m)
-    vm_object_deallocate(o)
-
-
 def test_the_walk_cache_never_answers_from_a_freed_page_table_page(k):
-    o, (m0, m1) = _pages(k, 2)
+    o, (m0, m1) = object_pages(k, 2)
     a = pm.Pmap()
     va = 5 * REGION + 3 * 4096
     pm.pmap_enter(a, va, m0, RW, False)
@@ -44,11 +28,11 @@ def test_the_walk_cache_never_answers_from_a_freed_page_table_page(k):
     assert second is not None and second.page is m1
     a._drop(second.vpn, second)                             # the other way a page-table page goes
     assert pm.pmap_pte(a, va + 4096) is None and a.resident_count == 0
-    _release(o, (m0, m1))
+    release(o, (m0, m1))
 
 
 def test_a_range_over_sparse_regions_touches_only_what_is_mapped(k):
-    o, ps = _pages(k, 4)
+    o, ps = object_pages(k, 4)
     a = pm.Pmap()
     # entered out of address order, in regions far apart: the walk still goes in address order
     vas = [900 * REGION + 7 * 4096, 2 * REGION, 2 * REGION + (NPTE - 1) * 4096, 40_000 * REGION]
@@ -64,11 +48,11 @@ def test_a_range_over_sparse_regions_touches_only_what_is_mapped(k):
     pm.pmap_remove(a, 2 * REGION + 4096, 1 << 47)           # all but the first slot of region 2
     assert list(a.ptes) == [2 * REGION >> PAGE_SHIFT] and a.ptp == {2: 1}
     assert a.resident_count == 1 and not ps[0].pv and not ps[3].pv and ps[1].pv
-    _release(o, ps)
+    release(o, ps)
 
 
 def test_copy_of_part_of_a_region_copies_only_the_slots_in_range(k):
-    o, ps = _pages(k, 4)
+    o, ps = object_pages(k, 4)
     src, dst = pm.Pmap(), pm.Pmap()
     for i, m in enumerate(ps):
         pm.pmap_enter(src, REGION + i * 4096, m, RW, False)
@@ -77,11 +61,11 @@ def test_copy_of_part_of_a_region_copies_only_the_slots_in_range(k):
     assert dst.ptp == {1: 2} and dst.resident_count == 2
     pm.pmap_copy(dst, src, 7 * REGION, 4096, 7 * REGION, 100, 0)      # nothing there: no page
     assert dst.ptp == {1: 2}
-    _release(o, ps)
+    release(o, ps)
 
 
 def test_resident_count_follows_enter_replace_and_remove_all(k):
-    o, (m0, m1) = _pages(k, 2)
+    o, (m0, m1) = object_pages(k, 2)
     a, b = pm.Pmap(), pm.Pmap()
     pm.pmap_enter(a, 0, m0, RW, False)
     pm.pmap_enter(a, 0, m1, RW, False)                     # a new page in the same slot
@@ -92,4 +76,4 @@ def test_resident_count_follows_enter_replace_and_remove_all(k):
     pm.pmap_remove_all(m0)
     assert (a.resident_count, b.resident_count) == (1, 0) and a.ptp == {0: 1} and b.ptp == {}
     assert b.wired_count == 0
-    _release(o, (m0, m1))
+    release(o, (m0, m1))
