@@ -1,7 +1,8 @@
 """The pmap keeps its translations in page-table pages, as amd64 does: one per 2 MB region that maps
 something, made with its first translation and freed with its last; range operations visit only
 the page-table pages present in the range; pmap_pte's one-entry paging-structure cache never
-answers from a freed page-table page; resident_count counts translations."""
+answers from a freed page-table page; resident_count counts translations; a translation that went
+waits in the pv-entry zone's cache, naming no pmap and no page, for the next one."""
 from __future__ import annotations
 
 from bsdvm.vm import pmap as pm
@@ -77,3 +78,21 @@ def test_resident_count_follows_enter_replace_and_remove_all(k):
     assert (a.resident_count, b.resident_count) == (1, 0) and a.ptp == {0: 1} and b.ptp == {}
     assert b.wired_count == 0
     release(o, (m0, m1))
+
+
+def test_a_translation_that_went_is_cached_naming_nothing_and_handed_out_again(k):
+    o, (m0, m1) = object_pages(k, 2)
+    a = pm.Pmap()
+    pm.pmap_enter(a, 0, m0, RW, False)
+    gone = pm.pmap_pte(a, 0)
+    room = len(pm._pv_cache) < pm.PV_CACHE_MAX        # the cache is shared by the whole suite
+    pm.pmap_remove(a, 0, 4096)
+    assert gone is not None and gone.pmap is not a and gone.page is not m0   # names nothing now
+    assert not m0.pv and a.resident_count == 0
+    pm.pmap_enter(a, 4096, m1, RW, True)
+    again = pm.pmap_pte(a, 4096)
+    assert (again is gone) == room                        # the zone's cached entry, reused
+    assert (again.pmap, again.vpn, again.page, again.wired) == (a, 1, m1, True)
+    assert again.ref and not again.mod and m1.pv == [again]
+    release(o, (m0, m1))
+

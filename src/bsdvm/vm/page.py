@@ -67,7 +67,7 @@ class VmPage:
     __slots__ = ("object", "pindex", "frames", "offset", "phys_addr", "valid", "dirty", "flags",
                  "wire_count", "hold_count", "queue", "act_count", "pv", "swapblk")
 
-    def __init__(self, obj: VmObject, pindex: int, frames: memoryview, offset: int,
+    def __init__(self, obj: VmObject | None, pindex: int, frames: memoryview | None, offset: int,
                  flags: int = 0, phys_addr: int = 0) -> None:
         self.object: VmObject | None = obj  # None once freed
         self.pindex = pindex

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Final
 
-from .page import ZERO_PAGE
+from .page import ZERO_PAGE, VmPage
 from .param import (OBJT_DEVICE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_REFERENCED,
                     VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE)
 from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MINCORE_REFERENCED,
@@ -32,7 +32,6 @@ from ..mman import (MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_MODIFIED_OTHER, MI
 
 if TYPE_CHECKING:
     from .object import VmObject
-    from .page import VmPage
 
 
 NPTEPGSHIFT: Final = 9                   # log2 of the PTEs in a page-table page (amd64)
@@ -132,6 +131,7 @@ class Pmap:
         _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
+        free_pv_entry(pte)
 
 
 def pmap_pte(pmap: Pmap, va: int) -> Pte | None:
@@ -184,6 +184,43 @@ def _pt_range(pmap: Pmap, sva: int, eva: int) -> list[tuple[int, int, int]]:
         base = i << NPTEPGSHIFT
         out.append((i, lo - base if i == first else 0, hi - base if i == last else NPTEPG))
     return out
+
+
+# The pv-entry zone (uma_zone "PV ENTRY"): translations that went are kept, up to PV_CACHE_MAX, and
+# handed out again, so that the translations a fork makes and its child's exit removes are the
+# same objects over and over.  Besides the allocation, this spares CPython's cyclic collector: new
+# long-lived objects by the thousand (a fork of a large address space) would trigger its full
+# collections, whose cost is the whole heap.  A cached entry names no pmap and no page.  Shared by
+# every kernel in the process, as a zone is by every CPU; each pop or append is one step under the
+# interpreter lock.
+PV_CACHE_MAX: Final = 1 << 16
+_pv_cache: Final[list[Pte]] = []
+_NO_PMAP: Final = Pmap()
+_NO_PAGE: Final = VmPage(None, 0, None, 0)
+
+
+def get_pv_entry(pmap: Pmap, vpn: int, m: VmPage, prot: int, wired: bool) -> Pte:
+    """A translation of vpn to m in pmap, with A and M clear: a cached entry, or a new one."""
+    if not _pv_cache:
+        return Pte(pmap, vpn, m, prot, wired)
+    pte = _pv_cache.pop()
+    pte.pmap = pmap
+    pte.vpn = vpn
+    pte.page = m
+    pte.prot = prot
+    pte.wired = wired
+    pte.ref = False
+    pte.mod = False
+    return pte
+
+
+def free_pv_entry(pte: Pte) -> None:
+    """A translation that went (out of its page-table page and its page's pv list): back to the
+    zone's cache, naming nothing, unless the cache is full."""
+    if len(_pv_cache) < PV_CACHE_MAX:
+        pte.pmap = _NO_PMAP
+        pte.page = _NO_PAGE
+        _pv_cache.append(pte)
 
 
 def _pv_remove(m: VmPage, pte: Pte) -> None:
@@ -258,7 +295,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             old.ref = True
             old.mod = False
             return
-    pte = Pte(pmap, vpn, m, prot, wired)
+    pte = get_pv_entry(pmap, vpn, m, prot, wired)
     pte.ref = True
     pmap._insert(vpn, pte)
     if wired:
@@ -270,7 +307,7 @@ def pmap_enter_quick(pmap: Pmap, va: int, m: VmPage, prot: int) -> None:
     if pmap_pte(pmap, va) is not None:
         return
     vpn = va >> PAGE_SHIFT
-    pmap._insert(vpn, Pte(pmap, vpn, m, prot & ~VM_PROT_WRITE, False))     # no PG_A
+    pmap._insert(vpn, get_pv_entry(pmap, vpn, m, prot & ~VM_PROT_WRITE, False))    # no PG_A
 
 
 def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
@@ -298,6 +335,7 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
             _save_pte_bits(pte, m)
             if pte.wired:
                 wired += 1
+            free_pv_entry(pte)
             left -= 1
             if not left:
                 break
@@ -439,7 +477,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
             if m.flags & PG_FICTITIOUS:
                 continue                    # only managed pages are copied
             if dst_slots[i] is None:
-                copy = Pte(dst, base + i, m, pte.prot, False)
+                copy = get_pv_entry(dst, base + i, m, pte.prot, False)
                 dst_slots[i] = copy
                 m.pv.append(copy)
                 have += 1
