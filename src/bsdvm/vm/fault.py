@@ -12,6 +12,7 @@ vm.object, vm.pager, vm.pmap, vm.page.
 """
 from __future__ import annotations
 
+import mmap
 from typing import TYPE_CHECKING, Final
 
 from . import pmap as pmap_mod
@@ -503,7 +504,7 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
     assignment (a run); a run is written before any fault, which may free and reuse frames."""
     pmap = m.pmap
     phys = m.vmsys.phys
-    mem = phys.view
+    mem = phys.memory          # an mmap: a slice store copies with no temporary view
     base = phys.phys_base
     src: bytes | bytearray | memoryview = data
     if isinstance(data, memoryview) and (data.format != "B" or data.ndim != 1):
@@ -553,7 +554,7 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
         _write_run(mem, run_lo, run_hi, src, run_pos)
 
 
-def _write_run(mem: memoryview, lo: int, hi: int, src: bytes | bytearray | memoryview,
+def _write_run(mem: mmap.mmap, lo: int, hi: int, src: bytes | bytearray | memoryview,
                pos: int) -> None:
     """Store src[pos:pos + hi - lo] in physical memory [lo, hi): the source is sliced (through a
     view, never copied) only when the run takes part of it."""
