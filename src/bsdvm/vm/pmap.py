@@ -110,7 +110,7 @@ class Pmap:
     def _insert(self, vpn: int, pte: Pte) -> None:
         """A translation in an empty slot, with its pv entry (_pmap_allocpte makes the
         page-table page when it is the first)."""
-        pt = self.pt_pages.get(vpn >> NPTEPGSHIFT)
+        pt = _pt_page(self, vpn << PAGE_SHIFT)
         if pt is None:
             pt = self.pt_pages[vpn >> NPTEPGSHIFT] = PageTablePage()
         pt.slots[vpn & _PTE_INDEX] = pte
