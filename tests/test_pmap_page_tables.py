@@ -85,14 +85,28 @@ def test_a_translation_that_went_is_cached_naming_nothing_and_handed_out_again(k
     a = pm.Pmap()
     pm.pmap_enter(a, 0, m0, RW, False)
     gone = pm.pmap_pte(a, 0)
-    room = len(pm._pv_cache) < pm.PV_CACHE_MAX        # the cache is shared by the whole suite
     pm.pmap_remove(a, 0, 4096)
     assert gone is not None and gone.pmap is not a and gone.page is not m0   # names nothing now
     assert not m0.pv and a.resident_count == 0
     pm.pmap_enter(a, 4096, m1, RW, True)
     again = pm.pmap_pte(a, 4096)
-    assert (again is gone) == room                        # the zone's cached entry, reused
+    assert again is gone                                  # the zone's cached entry, reused
     assert (again.pmap, again.vpn, again.page, again.wired) == (a, 1, m1, True)
     assert again.ref and not again.mod and m1.pv == [again]
     release(o, (m0, m1))
 
+
+
+def test_the_pv_zone_is_the_systems_and_bounded(k):
+    p, q = k.spawn(), k.spawn()
+    assert p.proc.p_vmspace.vm_map.pmap.pv_zone is k.vm.pv_zone
+    assert q.proc.p_vmspace.vm_map.pmap.pv_zone is k.vm.pv_zone
+    o, (m0,) = object_pages(k, 1)
+    a = pm.Pmap()
+    pm.pmap_enter(a, 0, m0, RW, False)
+    pte = pm.pmap_pte(a, 0)
+    unused = pm.Pte(pm.Pmap(), 0, m0, RW, False)            # in no page-table page, no pv list
+    a.pv_zone.extend([unused] * pm.PV_CACHE_MAX)            # the zone's cache is full
+    pm.pmap_remove(a, 0, 4096)
+    assert len(a.pv_zone) == pm.PV_CACHE_MAX and pte not in a.pv_zone and not m0.pv
+    release(o, (m0,))

@@ -179,7 +179,7 @@ class VmMap:
         self.size = 0
         self.timestamp = 0
         self.flags = 0
-        self.pmap = Pmap()
+        self.pmap = Pmap(vmsys.pv_zone)
         self.vmsys = vmsys
         self.vmspace: Vmspace | None = None
 

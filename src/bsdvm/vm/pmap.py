@@ -73,7 +73,10 @@ class Pmap:
     """The pmap of one address space (struct pmap): its page-table pages, the resident and wired
     counts (pm_stats), and the invalidation callback of the CPU that runs it, if any."""
 
-    def __init__(self) -> None:
+    def __init__(self, pv_zone: list[Pte] | None = None) -> None:
+        """A pmap with no translations; its pv entries come from and go back to `pv_zone` (the
+        system's, VmSystem.pv_zone; a private one when None)."""
+        self.pv_zone: list[Pte] = [] if pv_zone is None else pv_zone
         # page-directory index (vpn >> NPTEPGSHIFT) -> its page-table page
         self.pt_pages: dict[int, PageTablePage] = {}
         self.resident_count = 0             # pm_stats.resident_count: translations
@@ -131,7 +134,7 @@ class Pmap:
         _save_pte_bits(pte, m)
         if pte.wired:
             self.wired_count -= 1
-        free_pv_entry(pte)
+        free_pv_entry(self, pte)
 
 
 def pmap_pte(pmap: Pmap, va: int) -> Pte | None:
@@ -186,24 +189,23 @@ def _pt_range(pmap: Pmap, sva: int, eva: int) -> list[tuple[int, int, int]]:
     return out
 
 
-# The pv-entry zone (uma_zone "PV ENTRY"): translations that went are kept, up to PV_CACHE_MAX, and
-# handed out again, so that the translations a fork makes and its child's exit removes are the
-# same objects over and over.  Besides the allocation, this spares CPython's cyclic collector: new
-# long-lived objects by the thousand (a fork of a large address space) would trigger its full
-# collections, whose cost is the whole heap.  A cached entry names no pmap and no page.  Shared by
-# every kernel in the process, as a zone is by every CPU; each pop or append is one step under the
-# interpreter lock.
+# The pv-entry zone (uma_zone "PV ENTRY"): translations that went are kept in their system's cache
+# (VmSystem.pv_zone, under that kernel's giant lock), up to PV_CACHE_MAX, and handed out again, so
+# that the translations a fork makes and its child's exit removes are the same objects over and
+# over.  Besides the allocation, this spares CPython's cyclic collector: new long-lived objects by
+# the thousand (a fork of a large address space) would trigger its full collections, whose cost is
+# the whole heap.  A cached entry names no pmap and no page.
 PV_CACHE_MAX: Final = 1 << 16
-_pv_cache: Final[list[Pte]] = []
 _NO_PMAP: Final = Pmap()
 _NO_PAGE: Final = VmPage(None, 0, None, 0)
 
 
 def get_pv_entry(pmap: Pmap, vpn: int, m: VmPage, prot: int, wired: bool) -> Pte:
     """A translation of vpn to m in pmap, with A and M clear: a cached entry, or a new one."""
-    if not _pv_cache:
+    zone = pmap.pv_zone
+    if not zone:
         return Pte(pmap, vpn, m, prot, wired)
-    pte = _pv_cache.pop()
+    pte = zone.pop()
     pte.pmap = pmap
     pte.vpn = vpn
     pte.page = m
@@ -214,13 +216,14 @@ def get_pv_entry(pmap: Pmap, vpn: int, m: VmPage, prot: int, wired: bool) -> Pte
     return pte
 
 
-def free_pv_entry(pte: Pte) -> None:
-    """A translation that went (out of its page-table page and its page's pv list): back to the
-    zone's cache, naming nothing, unless the cache is full."""
-    if len(_pv_cache) < PV_CACHE_MAX:
+def free_pv_entry(pmap: Pmap, pte: Pte) -> None:
+    """A translation of pmap that went (out of its page-table page and its page's pv list): back
+    to the zone's cache, naming nothing, unless the cache is full."""
+    zone = pmap.pv_zone
+    if len(zone) < PV_CACHE_MAX:
         pte.pmap = _NO_PMAP
         pte.page = _NO_PAGE
-        _pv_cache.append(pte)
+        zone.append(pte)
 
 
 def _pv_remove(m: VmPage, pte: Pte) -> None:
@@ -335,7 +338,7 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
             _save_pte_bits(pte, m)
             if pte.wired:
                 wired += 1
-            free_pv_entry(pte)
+            free_pv_entry(pmap, pte)
             left -= 1
             if not left:
                 break

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .page import PhysMem
     from .pageout import PageDaemon
     from .pager import Pagers, SwapSpace
+    from .pmap import Pte
 
 
 class VnodeOps(Protocol):
@@ -81,6 +82,7 @@ class VmSystem:
         self.fail = fail
         self.tunables = tunables
         self.objects: dict[int, VmObject] = {}      # vm_object_list: every live object by id
+        self.pv_zone: list[Pte] = []    # the PV ENTRY zone's cache, shared by every pmap (vm.pmap)
         self.stats: dict[str, int] = {"object_collapses": 0, "object_bypasses": 0}
         self.pager: Pagers
         self.pagedaemon: PageDaemon | None = None
