@@ -273,10 +273,13 @@ def _cache_behind(phys: PhysMem, obj: VmObject, pindex: int) -> None:
             phys.free(mt)
 
 
-# vm_fault_prefault's visiting order (prefault_pageorder[]): behind first, then ahead, widening.
-# A tuple object, as the C array is one static table: a fixed-shape tuple type would be rebuilt
-# and iterated generically at each call in the compiled build.
-_PREFAULT_ORDER: Final[tuple[int, ...]] = (-1, 1, -2, 2, -3, 3, -4, 4)
+# vm_fault_prefault's visiting order (prefault_pageorder[]): behind first, then ahead, widening,
+# in bytes as the C table is.  A tuple object, as the C array is one static table: a fixed-shape
+# tuple type would be rebuilt and iterated generically at each call in the compiled build.
+_PREFAULT_ORDER: Final[tuple[int, ...]] = (-1 * PAGE_SIZE, 1 * PAGE_SIZE,
+                                            -2 * PAGE_SIZE, 2 * PAGE_SIZE,
+                                            -3 * PAGE_SIZE, 3 * PAGE_SIZE,
+                                            -4 * PAGE_SIZE, 4 * PAGE_SIZE)
 
 
 def _prefault(m: VmMap, entry: VmMapEntry, vaddr: int) -> None:
@@ -293,8 +296,8 @@ def _prefault(m: VmMap, entry: VmMapEntry, vaddr: int) -> None:
     if starta < entry.start:
         starta = entry.start
     enda = entry.end
-    for i in _PREFAULT_ORDER:
-        addr = vaddr + i * PAGE_SIZE
+    for offset in _PREFAULT_ORDER:
+        addr = vaddr + offset
         if addr < starta or addr >= enda:
             continue
         if not pmap_mod.pmap_is_prefaultable(pmap, addr):

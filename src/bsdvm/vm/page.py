@@ -171,7 +171,7 @@ class PhysMem:
         if self._free_frames:
             frame = self._free_frames.pop()
             off = frame << PAGE_SHIFT
-            self.view[off:off + PAGE_SIZE] = ZERO_PAGE     # a recycled frame still holds its last page
+            self.memory[off:off + PAGE_SIZE] = ZERO_PAGE   # a recycled frame still holds its last page
             if self.on_frame_reuse is not None:
                 # a CPU may still hold translated code from this frame (amd64/cpu.py)
                 self.on_frame_reuse(self.phys_base + off)

@@ -22,6 +22,7 @@ May call: vm.page (queues only through the page flags; ZERO_PAGE).
 """
 from __future__ import annotations
 
+import mmap
 from typing import TYPE_CHECKING, Callable, Final
 
 from .page import ZERO_PAGE, VmPage
@@ -405,10 +406,14 @@ def pmap_zero_page(m: VmPage) -> None:
 
 
 def pmap_copy_page(src: VmPage, dst: VmPage) -> None:
-    """Copy a page's bytes into another page (a copy-on-write fault's copy)."""
+    """Copy a page's bytes into another page (a copy-on-write fault's copy).  Two frames of
+    physical memory are copied inside its host mapping (mmap.move), without a view of either."""
     sf, df = src.frames, dst.frames
     assert sf is not None and df is not None     # live pages
-    df[dst.offset:dst.offset + PAGE_SIZE] = sf[src.offset:src.offset + PAGE_SIZE]
+    if sf is df and isinstance(sf.obj, mmap.mmap):
+        sf.obj.move(dst.offset, src.offset, PAGE_SIZE)
+    else:
+        df[dst.offset:dst.offset + PAGE_SIZE] = sf[src.offset:src.offset + PAGE_SIZE]
 
 
 def pmap_is_modified(m: VmPage) -> bool:
