@@ -257,21 +257,17 @@ def test_ctrl_c_cancels_the_command_cleanly_and_keeps_finished_jobs(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "bsdvm.cli", "sweep", "--out", str(out), "--run",
                              str(busy), "--physmem", "1M", "--uid", ",".join(map(str, range(40))),
                              "--workers", "1"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            # as a shell starts a foreground job: SIGINT at its default even when
+                            # the test runner ignores it (as a job started with `&` does)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not (out / "results.parquet").exists():      # the first checkpoint: jobs are running
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)                  # what Ctrl-C in a terminal does
-        try:
-            _, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            # Under the full suite with coverage the first SIGINT has been seen to go unanswered
-            # (the sweep then ran to the end and exited 0; not reproduced alone, cause not found):
-            # a user presses Ctrl-C again, and the command must still cancel cleanly.
-            os.killpg(proc.pid, signal.SIGINT)
-            _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
