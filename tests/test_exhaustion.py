@@ -319,7 +319,7 @@ def test_many_processes_and_mappings_come_back():
 
 def test_oom_keeps_killing_until_a_large_access_fits():
     """Regression: one mem_write needing more than three small victims' memory used to end in a
-    Python MemoryError (Process._access gave up after three OOM kills)."""
+    Python MemoryError (the user-access path once gave up after three OOM kills)."""
     with Kernel(physmem="1M", swap="256K") as k:
         p = k.spawn(uid=0)
         p.madvise(0, 0, mman.MADV_PROTECT)

@@ -120,18 +120,21 @@ def test_a_non_integer_address_raises_type_error_and_writes_nothing(kern, bad):
 def test_the_converter_is_called_only_for_a_value_that_is_not_already_its_own_address(kern):
     p = kern.spawn()
     a = p.mmap(0, PG, RW, ANON)
-    real = p._address
+    real = p._user.convert
     calls: list[Any] = []
 
     def counting(value: Any) -> int:
         calls.append(value)
         return real(value)
-    p._address = counting
+    p._user.convert = counting
     top = (1 << kern.arch.word_bits) - 1
+    # the fast path's bound: the top of the word, or below 2**62 where the compiled build's ints
+    # stop being native (amd64's upper addresses take the converter, to the same result)
+    fast_top = min(top, (1 << 62) - 1)
     p.mem_write(a, b"own")
     assert p.mem_read(a, 3) == b"own"
     outcome(p.mem_read, 0, 1)
-    outcome(p.mem_read, top, 1)
+    outcome(p.mem_read, fast_top, 1)
     assert calls == []
     for v in (Index(a), Address(a), True, -1, top + 1):
         outcome(p.mem_read, v, 1)

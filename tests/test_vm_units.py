@@ -18,7 +18,7 @@ from bsdvm.vm.map import (VmMap, vm_map_clip_end, vm_map_clip_start, vm_map_dele
                           vm_map_findspace, vm_map_insert, vm_map_simplify_entry)
 from bsdvm.vm.object import (vm_object_allocate, vm_object_coalesce, vm_object_collapse,
                              vm_object_deallocate, vm_object_reference, vm_object_shadow)
-from bsdvm.vm.page import PhysMem
+from bsdvm.vm.page import COUNTER_NAMES, PhysMem
 from bsdvm.vm.pager import SwapSpace
 from bsdvm.vm.param import (KERN_INVALID_ADDRESS, KERN_NO_SPACE, KERN_SUCCESS,
                             MAP_COPY_ON_WRITE, MAP_DISABLE_SYNCER, MAP_ENTRY_COW,
@@ -518,7 +518,22 @@ class TestPhysMem:
         for q in list(o.pages.values()):
             ph.free(q)
         assert ph.free_count == 14
+        assert ph.cnt.v_tfree == ph.counters["v_tfree"] == 15              # every vm_page_free
         k.objects.pop(o.id)
+
+    def test_vmmeter_counters_are_attributes_and_counters_is_their_snapshot(self):
+        ph = PhysMem(8, 1)
+        assert list(ph.counters) == list(COUNTER_NAMES)
+        assert set(ph.counters.values()) == {0}
+        assert ph.stats().keys() >= set(COUNTER_NAMES)
+        ph.cnt.v_zfod += 3
+        ph.cnt.v_forkpages += 7
+        snap = ph.counters
+        assert snap["v_zfod"] == 3 and snap["v_forkpages"] == 7 and ph.stats()["v_zfod"] == 3
+        snap["v_zfod"] = 100                     # a snapshot: writing to it changes no counter
+        assert ph.cnt.v_zfod == 3 and ph.counters["v_zfod"] == 3
+        with pytest.raises(AttributeError):
+            ph.cnt.v_no_such_counter                                         # noqa: B018
 
     def test_wire_counts_once_and_leaves_the_queues(self, k):
         ph = PhysMem(8, 1)

@@ -6,18 +6,17 @@ bsdvm/syscalls.py, by kern/makesyscalls.py); arguments are converted once, by C 
 kern/sysent.py, and the bodies run under the kernel's giant lock.  What is written here by hand is
 what is not one C call: mincore's bytes-returning form, shm_open, user memory, fork/exit, resource
 limits and inspection.
-May call: kern.sysent and kern.init_sysent (conversion and the bodies), vm.fault (copyin/copyout),
-vm.mmap (mincore's host vector), kern.* through the kernel.
+May call: kern.sysent and kern.init_sysent (conversion and the bodies), vm.fault (UserAccess:
+copyin/copyout under giant), vm.mmap (mincore's host vector), kern.* through the kernel.
 """
 from __future__ import annotations
 
 import errno as errno_mod
-import operator
 import os
 import signal as signal_mod
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import mman
 from .kern import descrip
@@ -26,8 +25,8 @@ from .kern.sysent import CADDR_T, FD, INT, RLIM_T, SIZE_T, U_INT, Result, Sysent
 from .resource import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_DATA, RLIMIT_STACK
 from .syscalls import StrOrBytesPath, SyscallMethods
 from .vm import mmap as sys_mmap
-from .vm.fault import UserFault, copyin, copyout
-from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE,
+from .vm.fault import UserAccess, UserFault
+from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE,
                        MAP_ENTRY_BEHAV_MASK, MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL,
                        MAP_WIREFUTURE, OBJT_DEVICE, OBJT_NAMES, OBJT_VNODE, PAGE_SIZE, atop,
                        ptoa)
@@ -35,8 +34,6 @@ from .vm.param import (EFLAG_NAMES, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORT
 if TYPE_CHECKING:
     from .kern.proc import Proc
     from .kernel import Kernel
-
-_R = TypeVar("_R")
 
 
 class MemoryFault(Exception):
@@ -105,7 +102,6 @@ def _raise(err: int, what: str) -> NoReturn:
 
 
 _NONE, _RETVAL, _UIO_OUT, _STRUCT_OUT = Result.NONE, Result.RETVAL, Result.UIO_OUT, Result.STRUCT_OUT
-_BYTES_LIKE = (bytes, bytearray, memoryview)          # what mem_write takes as data
 _MINCORE = freebsd_sysent.by_name["mincore"]
 _FCNTL = freebsd_sysent.by_name["fcntl"]
 
@@ -129,10 +125,11 @@ class Process(SyscallMethods):
         self.kernel = kernel
         self.proc = proc
         self.last_mincore_outside: list[tuple[int, int]] = []
-        self._address = CADDR_T.python_converter(kernel.arch)     # mem_read/mem_write's addr
-        # an int in [lo, hi] is its own caddr_t: mem_read/mem_write take it without the converter
-        # call, as the generated system-call stubs do (kern/sysent.py python_builder)
-        self._address_lo, self._address_hi = CADDR_T.identity_range(kernel.arch)
+        # mem_read/mem_write: an int in [lo, hi] is its own caddr_t and skips the converter, as
+        # the generated system-call stubs do (kern/sysent.py python_builder)
+        lo, hi = CADDR_T.identity_range(kernel.arch)
+        self._user = UserAccess(proc, kernel.vm, kernel.giant, lo, hi,
+                                CADDR_T.python_converter(kernel.arch), self._live, self._fault)
         self._builders = python_builders(freebsd_sysent, kernel.arch)   # the table's uap builders
 
     # -- identity ------------------------------------------------------------------------------
@@ -305,37 +302,6 @@ class Process(SyscallMethods):
             return BusError(uf.addr, signal_mod.SIGBUS, "BUS_OBJERR", uf.write)
         return SegmentationFault(uf.addr, signal_mod.SIGSEGV, "SEGV_MAPERR", uf.write)
 
-    def _access(self, fn: Callable[[Any, int, Any], _R], addr: int, arg: Any) -> _R:
-        k = self.kernel
-        giant = k.giant
-        # mtx_lock(&Giant) / mtx_unlock(&Giant) as calls, not `with`: a `with` statement makes two
-        # bound methods and parses three arguments per access, about 1,000 machine instructions
-        # more (a fifth of mem_write's own cost for a 4 KiB write).
-        giant.acquire()
-        try:
-            while True:
-                vms = self.proc.p_vmspace
-                if vms is None:
-                    self._live()                # raises: exited or killed
-                try:
-                    return fn(vms.vm_map, addr, arg)
-                except UserFault as uf:
-                    if uf.rv != KERN_RESOURCE_SHORTAGE:
-                        raise self._fault(uf) from None
-                    # out of memory and swap: vm_pageout_oom picks a victim, then we retry.  Each
-                    # round kills a process, so this ends: in success, in ProcessKilled (this
-                    # process was the victim) or in a fault when no victim is left.  (It used to
-                    # give up after three kills with a Python MemoryError.)
-                    if k.pagedaemon is None or k.pagedaemon.oom_kill() is None:
-                        raise self._fault(uf) from None
-                except BaseException:
-                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
-                    # but not yet queued, so the gauges add up (docs/errata.md)
-                    k.phys.requeue_strays(k.objects.values())
-                    raise
-        finally:
-            giant.release()
-
     def mem_read(self, addr: int, size: int) -> bytes:
         """Read `size` bytes of this process's memory at `addr`, as a user load would: pages are
         faulted in (zero fill, copy-on-write, file and swap page-ins).
@@ -347,26 +313,13 @@ class Process(SyscallMethods):
             TypeError: a non-integer argument; ValueError: a negative size.
             ProcessLookupError: the process has exited; ProcessKilled: the OOM killer chose it.
         """
-        addr = (addr if type(addr) is int and self._address_lo <= addr <= self._address_hi
-                else self._address(addr))
-        size = operator.index(size)
-        if size < 0:
-            raise ValueError("negative size")
-        if size == 0:
-            return b""
-        return self._access(copyin, addr, size)
+        return self._user.read(addr, size)     # vm/fault.py: one native call when compiled
 
     def mem_write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
         """Write `data` into this process's memory at `addr`, as user stores would (faulting,
         copying on write, dirtying pages).  Raises as `mem_read` does (TypeError for data that is
         not bytes-like)."""
-        addr = (addr if type(addr) is int and self._address_lo <= addr <= self._address_hi
-                else self._address(addr))
-        if not isinstance(data, _BYTES_LIKE):
-            raise TypeError("data must be bytes-like")
-        if not data:                            # len(data) == 0 without boxing the length
-            return
-        self._access(copyout, addr, data)
+        self._user.write(addr, data)
 
     # -- processes -----------------------------------------------------------------------------
     def fork(self) -> Process:

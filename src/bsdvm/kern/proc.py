@@ -132,10 +132,10 @@ def proc_fork(parent: Proc, pid: int) -> tuple[int, Proc | None]:
     child.p_flag = parent.p_flag & ~P_PROTECTED     # P_PROTECTED is not inherited
     child.p_pptr = parent
     child.p_pgid, child.p_sid = parent.p_pgid, parent.p_sid
-    kernel.phys.counters["v_forks"] += 1
+    kernel.phys.cnt.v_forks += 1
     # fork1: PCPU_ADD(cnt.v_forkpages, vm_dsize + vm_ssize) -- the data and stack segments
     # only, not the whole address space
-    kernel.phys.counters["v_forkpages"] += vm2.vm_dsize + vm2.vm_ssize
+    kernel.phys.cnt.v_forkpages += vm2.vm_dsize + vm2.vm_ssize
     return 0, child
 
 

@@ -8,12 +8,14 @@ only through `pagertab[obj.type]` (vm/pager.py).
 Invariants: a successful fault leaves a translation for the address whose protection allows the
 access (or returns an error and leaves none); pages found in backing objects are never written
 through a translation (they are mapped read-only).  May call: vm.map (lookup, growstack),
-vm.object, vm.pager, vm.pmap, vm.page.
+vm.object, vm.pager, vm.pmap, vm.page; UserAccess (the library's entry to copyin/copyout) also
+takes the giant lock and calls the page daemon's OOM killer, both handed in by the kernel.
 """
 from __future__ import annotations
 
 import mmap
-from typing import TYPE_CHECKING, Final
+import operator
+from typing import TYPE_CHECKING, Any, Callable, Final, SupportsIndex
 
 from . import pmap as pmap_mod
 from .map import vm_map_growstack, vm_map_lookup
@@ -30,7 +32,7 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     VM_PROT_WRITE, atop)
 
 if TYPE_CHECKING:
-    from .map import VmMap, VmMapEntry
+    from .map import VmMap, VmMapEntry, Vmspace
     from .object import VmObject
     from .page import PhysMem, VmPage
     from .vm_system import VmSystem
@@ -44,8 +46,8 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
     vmsys = m.vmsys
     phys = vmsys.phys
     pagertab = vmsys.pager.pagertab
-    counters = phys.counters
-    counters["v_vm_faults"] += 1
+    cnt = phys.cnt
+    cnt.v_vm_faults += 1
     vaddr &= ~(PAGE_SIZE - 1)
     growstack = True
     while True:
@@ -156,7 +158,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
             page.dirty = False
             # v_ozfod counts only fills served by a pre-zeroed (PG_ZERO) page; the model has
             # no idle zeroing and no freed page-table pages, so every fill zeroes its page.
-            counters["v_zfod"] += 1
+            cnt.v_zfod += 1
             break
         pindex += atop(obj.backing_object_offset)
         obj = nxt
@@ -174,7 +176,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
                 if page.swapblk is not None:
                     _drop_swap(vmsys, obj, page)
                 phys.rename(page, first_object, first_pindex)
-                counters["v_cow_optim"] += 1
+                cnt.v_cow_optim += 1
             else:
                 assert first_m is not None      # the walk passed the first object: it has one
                 pmap_mod.pmap_copy_page(page, first_m)
@@ -192,7 +194,7 @@ def vm_fault(m: VmMap, vaddr: int, fault_type: int, fault_flags: int) -> int:
                     pmap_mod.pmap_remove_all(page)
                 phys.activate(page)
                 page = first_m
-            counters["v_cow_faults"] += 1
+            cnt.v_cow_faults += 1
             obj = first_object
             pindex = first_pindex
         else:
@@ -269,7 +271,7 @@ def _cache_behind(phys: PhysMem, obj: VmObject, pindex: int) -> None:
         if mt.dirty:
             phys.deactivate(mt)
         else:
-            phys.counters["v_tcached"] += 1
+            phys.cnt.v_tcached += 1
             phys.free(mt)
 
 
@@ -510,7 +512,8 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
     mem = phys.memory          # an mmap: a slice store copies with no temporary view
     base = phys.phys_base
     src: bytes | bytearray | memoryview = data
-    if isinstance(data, memoryview) and (data.format != "B" or data.ndim != 1):
+    if type(data) is not bytes and isinstance(data, memoryview) and (data.format != "B"
+                                                                      or data.ndim != 1):
         src = data.cast("B")
     n = len(src)
     run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
@@ -565,3 +568,98 @@ def _write_run(mem: mmap.mmap, lo: int, hi: int, src: bytes | bytearray | memory
         mem[lo:hi] = src
     else:
         mem[lo:hi] = memoryview(src)[pos:pos + hi - lo]
+
+
+# -- the library's user-memory entry ---------------------------------------------------------------
+
+_BYTES_LIKE: Final = (bytes, bytearray, memoryview)
+_NATIVE_INT_MAX: Final = (1 << 62) - 1        # mypyc's short (unboxed) ints end here
+
+
+class UserAccess:
+    """One process's user memory as the library's caller reaches it (Process.mem_read and
+    mem_write): argument checks, then copyin / copyout under the kernel's giant lock, retried after
+    the out-of-memory killer when memory and swap ran out.  It lives here, in the compiled VM core,
+    so that a resident access is one native call from Process: checks, Giant and copy together
+    (a Python frame, its argument tests and the lock calls cost twice the copy of 4 KiB).
+
+    What stays Python policy is handed in: `convert` (an address that is not already an int in
+    [lo, hi]: the caddr_t converter, raising OSError EINVAL or TypeError), `live` (raises for an
+    exited or killed process) and `signal` (the exception a UserFault becomes: SIGSEGV or SIGBUS).
+    """
+
+    def __init__(self, proc: Any, vmsys: VmSystem, giant: Any, lo: int, hi: int,
+                 convert: Callable[[object], int], live: Callable[[], None],
+                 signal: Callable[[UserFault], BaseException]) -> None:
+        self.proc = proc
+        self.vmsys = vmsys
+        self.giant = giant
+        # Giant's two methods, bound once: a method call by name looks the method up in its type
+        # at every access
+        self.acquire: Callable[[], object] = giant.acquire
+        self.release: Callable[[], object] = giant.release
+        self.lo = lo
+        # the fast path's upper bound stays below 2**62, a native int in the compiled build (a
+        # larger one is a heap int, compared in ~100 instructions); an address above it still
+        # takes the converter's way, to the same result
+        self.hi = min(hi, _NATIVE_INT_MAX)
+        self.convert = convert
+        self.live = live
+        self.signal = signal
+
+    def read(self, addr: object, size: SupportsIndex) -> bytes:
+        """`size` bytes at `addr`: the bytes, or raises `signal(fault)`, TypeError (a non-integer),
+        ValueError (a negative size), OSError EINVAL (an address that fits no caddr_t) or what
+        `live` raises."""
+        va = addr if type(addr) is int and self.lo <= addr <= self.hi else self.convert(addr)
+        n = size if type(size) is int else operator.index(size)
+        if n < 0:
+            raise ValueError("negative size")
+        if n == 0:
+            return b""
+        got = self._access(False, va, n)
+        assert isinstance(got, bytes)
+        return got
+
+    def write(self, addr: object, data: object) -> None:
+        """Store `data` (bytes-like) at `addr`; raises as `read` does (TypeError for data that is
+        not bytes-like)."""
+        va = addr if type(addr) is int and self.lo <= addr <= self.hi else self.convert(addr)
+        if type(data) is not bytes and not isinstance(data, _BYTES_LIKE):
+            raise TypeError("data must be bytes-like")
+        if not data:                            # len(data) == 0 without boxing the length
+            return
+        self._access(True, va, data)
+
+    def _access(self, write: bool, addr: int, arg: Any) -> bytes | None:
+        # mtx_lock(&Giant) / mtx_unlock(&Giant) as calls, not `with`: a `with` statement makes two
+        # bound methods and parses three arguments per access
+        self.acquire()
+        try:
+            while True:
+                vms: Vmspace | None = self.proc.p_vmspace
+                if vms is None:
+                    self.live()                 # raises: exited or killed
+                    assert vms is not None
+                try:
+                    if write:
+                        copyout(vms.vm_map, addr, arg)
+                        return None
+                    return copyin(vms.vm_map, addr, arg)
+                except UserFault as uf:
+                    if uf.rv != KERN_RESOURCE_SHORTAGE:
+                        raise self.signal(uf) from None
+                    # out of memory and swap: vm_pageout_oom picks a victim, then we retry.  Each
+                    # round kills a process, so this ends: in success, in the caller's exception
+                    # for a killed process (`live`: this one was the victim) or in a fault when
+                    # no victim is left.
+                    daemon = self.vmsys.pagedaemon
+                    if daemon is None or daemon.oom_kill() is None:
+                        raise self.signal(uf) from None
+                except BaseException:
+                    # a Python exception mid-fault (KeyboardInterrupt): requeue a page entered
+                    # but not yet queued, so the gauges add up (docs/errata.md)
+                    self.vmsys.phys.requeue_strays(self.vmsys.objects.values())
+                    raise
+        finally:
+            self.release()

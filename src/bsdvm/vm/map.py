@@ -547,7 +547,7 @@ def vm_map_pmap_enter(m: VmMap, addr: int, prot: int, obj: VmObject | None, pind
             break
         pmap_mod.pmap_enter_quick(m.pmap, addr + ((i - pindex) << PAGE_SHIFT), p,
                                   prot & (VM_PROT_READ | VM_PROT_EXECUTE))
-        phys.counters["v_prefault"] += 1
+        phys.cnt.v_prefault += 1
 
 
 # -- delete / remove / check_protection (MAP-16..19) -----------------------------------------------

@@ -114,9 +114,48 @@ COUNTER_NAMES = (
 )
 
 
+class VmMeter:
+    """struct vmmeter's event counters (sys/vmmeter.h, the kernel's `cnt`): one int attribute per
+    name in COUNTER_NAMES, raised where FreeBSD 7 raises it (`cnt.v_vm_faults++`).  Attributes, not
+    a dict keyed by name: a fault raises two or three of them, and a native attribute costs a few
+    instructions where a dict item costs a lookup, a boxed add and a store."""
+
+    def __init__(self) -> None:
+        self.v_vm_faults = 0
+        self.v_cow_faults = 0
+        self.v_cow_optim = 0
+        self.v_zfod = 0
+        self.v_ozfod = 0
+        self.v_swapin = 0
+        self.v_swapout = 0
+        self.v_swappgsin = 0
+        self.v_swappgsout = 0
+        self.v_vnodein = 0
+        self.v_vnodeout = 0
+        self.v_vnodepgsin = 0
+        self.v_vnodepgsout = 0
+        self.v_intrans = 0
+        self.v_reactivated = 0
+        self.v_pdwakeups = 0
+        self.v_pdpages = 0
+        self.v_tcached = 0
+        self.v_dfree = 0
+        self.v_pfree = 0
+        self.v_tfree = 0
+        self.v_forks = 0
+        self.v_forkpages = 0
+        self.v_kthreads = 0
+        self.v_prefault = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Every counter by name, in COUNTER_NAMES order (a snapshot)."""
+        return {name: getattr(self, name) for name in COUNTER_NAMES}
+
+
 class PhysMem:
-    """The page allocator and queues.  `counters` holds the event counts of struct vmmeter; the
-    gauges (v_free_count, v_wire_count, ...) are derived from the queues so they cannot drift."""
+    """The page allocator and queues.  `cnt` holds the event counts of struct vmmeter (`counters`
+    is a snapshot of them by name); the gauges (v_free_count, v_wire_count, ...) are derived from
+    the queues so they cannot drift."""
 
     def __init__(self, npages: int, kernel_wired: int, phys_base: int = 0):
         if kernel_wired >= npages:
@@ -138,7 +177,7 @@ class PhysMem:
         # head (first) to tail; the page daemon scans from the head.  Ordered so that
         # _vm_page_deactivate(m, athead) can insert at the head in O(1).
         self.inactive: OrderedDict[VmPage, None] = OrderedDict()
-        self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self.cnt = VmMeter()
         self.free_at_boot = self.free_count
         self.free_low = self.free_count         # the fewest free frames seen (reset by assignment)
         # set by VmSystem.attach_pagedaemon: called with the shortfall when memory runs short
@@ -149,6 +188,11 @@ class PhysMem:
     @property
     def v_wire_count(self) -> int:
         return self.kernel_wired + self.user_wire_count
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The vmmeter event counters by name (v_vm_faults, v_zfod, ...): a snapshot of `cnt`."""
+        return self.cnt.as_dict()
 
     @property
     def host_address(self) -> int:
@@ -208,7 +252,7 @@ class PhysMem:
         m.frames = None
         self._free_frames.append((m.phys_addr - self.phys_base) >> PAGE_SHIFT)
         self.free_count += 1
-        self.counters["v_tfree"] += 1
+        self.cnt.v_tfree += 1
 
     # -- queues ---------------------------------------------------------------------------------
     def _dequeue(self, m: VmPage) -> None:
@@ -226,7 +270,7 @@ class PhysMem:
             return
         if m.queue != PQ_ACTIVE:
             if m.queue == PQ_INACTIVE:
-                self.counters["v_reactivated"] += 1
+                self.cnt.v_reactivated += 1
             self._dequeue(m)
             m.queue = PQ_ACTIVE
             self.active[m] = None
@@ -317,7 +361,7 @@ class PhysMem:
 
     # -- statistics -----------------------------------------------------------------------------
     def stats(self) -> dict:
-        d = dict(self.counters)
+        d: dict = self.cnt.as_dict()
         d.update(
             v_page_size=PAGE_SIZE,
             v_page_count=self.npages,

@@ -48,7 +48,7 @@ class PageDaemon:
             return
         self.running = True
         try:
-            self.vmsys.phys.counters["v_pdwakeups"] += 1
+            self.vmsys.phys.cnt.v_pdwakeups += 1
             self.scan()
         finally:
             self.running = False
@@ -79,7 +79,7 @@ class PageDaemon:
             # reactivated "so it doesn't clog the inactive list"; the scan goes on to other pages
             phys.activate(m)
             return False
-        phys.counters["v_dfree"] += 1
+        phys.cnt.v_dfree += 1
         phys.free(m)
         return True
 
@@ -87,14 +87,14 @@ class PageDaemon:
         """vm_pageout_scan: free pages until free_target is met or nothing more can be freed."""
         phys = self.vmsys.phys
         target = self.free_target
-        counters = phys.counters
+        cnt = phys.cnt
         # pass 1: the inactive queue
         for m in list(phys.inactive):
             if phys.free_count >= target:
                 return
             if m.queue != PQ_INACTIVE:  # moved meanwhile
                 continue
-            counters["v_pdpages"] += 1
+            cnt.v_pdpages += 1
             if m.flags & PG_REFERENCED or pmap_mod.pmap_ts_referenced(m):
                 m.flags &= ~PG_REFERENCED
                 phys.activate(m)
@@ -107,7 +107,7 @@ class PageDaemon:
                 return
             if m.queue != PQ_ACTIVE:
                 continue
-            counters["v_pdpages"] += 1
+            cnt.v_pdpages += 1
             referenced = bool(m.flags & PG_REFERENCED) | bool(pmap_mod.pmap_ts_referenced(m))
             m.flags &= ~PG_REFERENCED
             if referenced and m.act_count > 0:

@@ -189,9 +189,9 @@ class SwapPager:
         m.valid = True
         m.dirty = False
         m.swapblk = blk
-        c = self.vm.phys.counters
-        c["v_swapin"] += 1
-        c["v_swappgsin"] += 1
+        c = self.vm.phys.cnt
+        c.v_swapin += 1
+        c.v_swappgsin += 1
         return VM_PAGER_OK
 
     def putpages(self, obj: VmObject, pages: list[VmPage], sync: bool) -> int:
@@ -219,9 +219,9 @@ class SwapPager:
             m.dirty = False
             written += 1
         if written:
-            c = self.vm.phys.counters
-            c["v_swapout"] += 1
-            c["v_swappgsout"] += written
+            c = self.vm.phys.cnt
+            c.v_swapout += 1
+            c.v_swappgsout += written
         return err
 
     def haspage(self, obj: VmObject, pindex: int) -> bool:

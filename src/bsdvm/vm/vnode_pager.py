@@ -188,9 +188,9 @@ class VnodePager:
             pg.dirty = False
             if pg is not m:
                 phys.deactivate(pg)
-        c = phys.counters
-        c["v_vnodein"] += 1
-        c["v_vnodepgsin"] += last - first + 1
+        c = phys.cnt
+        c.v_vnodein += 1
+        c.v_vnodepgsin += last - first + 1
         return VM_PAGER_OK
 
     def putpages(self, obj: VmObject, pages: list[VmPage], sync: bool) -> int:
@@ -218,9 +218,9 @@ class VnodePager:
                     break
             written.append(m)
         if written:
-            c = self.vm.phys.counters
-            c["v_vnodeout"] += 1
-            c["v_vnodepgsout"] += len(written)
+            c = self.vm.phys.cnt
+            c.v_vnodeout += 1
+            c.v_vnodepgsout += len(written)
             vp.touch_mtime()
         if sync and not err:
             try:
