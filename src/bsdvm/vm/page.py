@@ -65,7 +65,7 @@ class VmPage:
     """struct vm_page: a page of an object, held in a frame of physical memory (managed) or over
     device memory (fictitious)."""
     __slots__ = ("object", "pindex", "frames", "offset", "phys_addr", "valid", "dirty", "flags",
-                 "wire_count", "hold_count", "queue", "act_count", "pv", "swapblk")
+                 "wire_count", "hold_count", "queue", "act_count", "pv_first", "swapblk")
 
     def __init__(self, obj: VmObject | None, pindex: int, frames: memoryview | None, offset: int,
                  flags: int = 0, phys_addr: int = 0) -> None:
@@ -84,8 +84,9 @@ class VmPage:
         self.hold_count = 0
         self.queue = PQ_NONE
         self.act_count = 0
-        # its translations (md.pv_list: each names its pmap and vpn), in the order they were made
-        self.pv: list[Pte] = []
+        # md.pv_list: its translations (each names its pmap and vpn) in the order they were made,
+        # linked through Pte.pv_next as the TAILQ links pv entries -- no list object per page
+        self.pv_first: Pte | None = None
         self.swapblk: int | None = None
 
     @property
@@ -96,6 +97,16 @@ class VmPage:
         if frames is None:
             return None
         return frames[self.offset:self.offset + PAGE_SIZE]
+
+    @property
+    def pv(self) -> list[Pte]:
+        """Its translations (md.pv_list), in the order they were made: a snapshot."""
+        found: list[Pte] = []
+        pte = self.pv_first
+        while pte is not None:
+            found.append(pte)
+            pte = pte.pv_next
+        return found
 
     @property
     def fictitious(self) -> bool:

@@ -42,8 +42,9 @@ _PTE_INDEX: Final = NPTEPG - 1
 
 class Pte:
     """A translation; also its page's pv entry (struct pv_entry names pv_pmap and pv_va), so the
-    Pte carries its pmap and virtual page number and is what its page's `pv` list holds."""
-    __slots__ = ("pmap", "vpn", "page", "prot", "wired", "ref", "mod")
+    Pte carries its pmap and virtual page number and links its page's pv list (`pv_next`: the
+    next translation of the same page, as pv_list's TAILQ_ENTRY)."""
+    __slots__ = ("pmap", "vpn", "page", "prot", "wired", "ref", "mod", "pv_next")
 
     def __init__(self, pmap: Pmap, vpn: int, page: VmPage, prot: int, wired: bool) -> None:
         self.pmap = pmap
@@ -53,6 +54,7 @@ class Pte:
         self.wired = wired
         self.ref = False
         self.mod = False
+        self.pv_next: Pte | None = None
 
 
 class PageTablePage:
@@ -120,7 +122,7 @@ class Pmap:
         pt.slots[vpn & _PTE_INDEX] = pte
         pt.count += 1
         self.resident_count += 1
-        pte.page.pv.append(pte)
+        _pv_insert(pte.page, pte)
 
     def _drop(self, vpn: int, pte: Pte) -> None:
         pmap_invalidate_page(self, vpn)
@@ -227,14 +229,34 @@ def free_pv_entry(pmap: Pmap, pte: Pte) -> None:
         zone.append(pte)
 
 
+def _pv_insert(m: VmPage, pte: Pte) -> None:
+    """TAILQ_INSERT_TAIL(&m->md.pv_list, pv, pv_list): a translation's pv entry goes last on its
+    page's list (a page has few translations; the common case, one or two)."""
+    pte.pv_next = None
+    last = m.pv_first
+    if last is None:
+        m.pv_first = pte
+        return
+    while last.pv_next is not None:
+        last = last.pv_next
+    last.pv_next = pte
+
+
 def _pv_remove(m: VmPage, pte: Pte) -> None:
     """pmap_pvh_remove: unlink a translation's pv entry from its page's list, found by walking
-    the list (a page has few translations; the common one, one or two)."""
-    pv = m.pv
-    for i in range(len(pv)):
-        if pv[i] is pte:
-            pv.pop(i)
+    the list."""
+    prev: Pte | None = None
+    cur = m.pv_first
+    while cur is not None:
+        if cur is pte:
+            if prev is None:
+                m.pv_first = cur.pv_next
+            else:
+                prev.pv_next = cur.pv_next
+            pte.pv_next = None
             return
+        prev = cur
+        cur = cur.pv_next
     raise AssertionError("pmap_pvh_remove: no such pv entry")
 
 
@@ -284,7 +306,7 @@ def pmap_enter(pmap: Pmap, va: int, m: VmPage, prot: int, wired: bool) -> None:
             old.wired = wired
             old.ref = True
             old.mod = False
-            m.pv.append(old)
+            _pv_insert(m, old)
             return
         else:
             if old.wired == wired and (old.prot & _PTE_BITS) == (prot & _PTE_BITS):
@@ -353,8 +375,11 @@ def pmap_remove(pmap: Pmap, sva: int, eva: int) -> None:
 
 
 def pmap_remove_all(m: VmPage) -> None:
-    for pte in list(m.pv):
-        pte.pmap._drop(pte.vpn, pte)
+    """Remove every translation of m (its pv list empties)."""
+    pte = m.pv_first
+    while pte is not None:
+        pte.pmap._drop(pte.vpn, pte)        # unlinks pte: the list's head moves on
+        pte = m.pv_first
 
 
 def pmap_protect(pmap: Pmap, sva: int, eva: int, prot: int) -> None:
@@ -390,12 +415,14 @@ def pmap_page_protect(m: VmPage, prot: int) -> None:
         return
     if prot & VM_PROT_WRITE:
         return
-    for pte in m.pv:
+    pte = m.pv_first
+    while pte is not None:
         if pte.mod:
             m.dirty = True
             pte.mod = False
         pte.prot &= ~VM_PROT_WRITE
         pmap_invalidate_page(pte.pmap, pte.vpn)
+        pte = pte.pv_next
 
 
 def pmap_zero_page(m: VmPage) -> None:
@@ -405,13 +432,17 @@ def pmap_zero_page(m: VmPage) -> None:
     frames[m.offset:m.offset + PAGE_SIZE] = ZERO_PAGE
 
 
+_HOST_MAPPING: Final = mmap.mmap     # physical memory's host type (a static: no module lookup)
+
+
 def pmap_copy_page(src: VmPage, dst: VmPage) -> None:
     """Copy a page's bytes into another page (a copy-on-write fault's copy).  Two frames of
     physical memory are copied inside its host mapping (mmap.move), without a view of either."""
     sf, df = src.frames, dst.frames
     assert sf is not None and df is not None     # live pages
-    if sf is df and isinstance(sf.obj, mmap.mmap):
-        sf.obj.move(dst.offset, src.offset, PAGE_SIZE)
+    host = sf.obj
+    if sf is df and type(host) is _HOST_MAPPING:
+        host.move(dst.offset, src.offset, PAGE_SIZE)
     else:
         df[dst.offset:dst.offset + PAGE_SIZE] = sf[src.offset:src.offset + PAGE_SIZE]
 
@@ -420,27 +451,33 @@ def pmap_is_modified(m: VmPage) -> bool:
     """Is M set in any translation of m?  Always False for an unmanaged (device) page."""
     if m.flags & PG_FICTITIOUS:
         return False
-    for pte in m.pv:
+    pte = m.pv_first
+    while pte is not None:
         if pte.mod:
             return True
+        pte = pte.pv_next
     return False
 
 
 def pmap_clear_modify(m: VmPage) -> None:
     if m.flags & PG_FICTITIOUS:
         return
-    for pte in m.pv:
+    pte = m.pv_first
+    while pte is not None:
         pte.mod = False
         pmap_invalidate_page(pte.pmap, pte.vpn)
+        pte = pte.pv_next
 
 
 def pmap_clear_reference(m: VmPage) -> None:
     """Clear the A bit of every translation of m (a managed page)."""
     if m.flags & PG_FICTITIOUS:
         return
-    for pte in m.pv:
+    pte = m.pv_first
+    while pte is not None:
         pte.ref = False
         pmap_invalidate_page(pte.pmap, pte.vpn)
+        pte = pte.pv_next
 
 
 def pmap_is_prefaultable(pmap: Pmap, va: int) -> bool:
@@ -487,7 +524,7 @@ def pmap_copy(dst: Pmap, src: Pmap, dst_addr: int, length: int, src_addr: int,
             if dst_slots[i] is None:
                 copy = get_pv_entry(dst, base + i, m, pte.prot, False)
                 dst_slots[i] = copy
-                m.pv.append(copy)
+                _pv_insert(m, copy)
                 have += 1
                 copied += 1
             if have >= limit:
@@ -503,13 +540,15 @@ def pmap_ts_referenced(m: VmPage) -> int:
     if m.flags & PG_FICTITIOUS:
         return 0
     n = 0
-    for pte in m.pv:
+    pte = m.pv_first
+    while pte is not None:
         if pte.ref:
             pte.ref = False
             pmap_invalidate_page(pte.pmap, pte.vpn)
             n += 1
             if n >= 5:
                 break
+        pte = pte.pv_next
     return n
 
 
