@@ -24,7 +24,7 @@ from .param import (KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE,
                     KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, MAP_ENTRY_BEHAV_MASK,
                     MAP_ENTRY_BEHAV_RANDOM, MAP_ENTRY_BEHAV_SEQUENTIAL, MAP_ENTRY_NOSYNC,
                     OBJ_DEAD, OBJ_MIGHTBEDIRTY, OBJ_ONEMAPPING, OBJ_WRITEABLE, OBJT_DEFAULT,
-                    OBJT_SWAP, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_FICTITIOUS, PG_NOSYNC,
+                    OBJT_SWAP, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PG_NOSYNC,
                     PG_REFERENCED, PG_WRITEABLE, VM_FAULT_CHANGE_WIRING, VM_FAULT_DIRTY,
                     VM_FAULT_NORMAL,
                     VM_FAULT_USER_WIRE, VM_FAULT_WIRE_MASK, VM_PAGER_BAD, VM_PAGER_ERROR,
@@ -446,67 +446,55 @@ class UserFault(Exception):
 
 def copyin(m: VmMap, addr: int, n: int) -> bytes:
     """Read n bytes of user memory, faulting pages in; raises UserFault.  The bytes are copied
-    once: pages whose frames are consecutive in physical memory are taken as one slice of it (a
-    run), and the runs are joined straight into the result."""
+    once: each stretch of pages in consecutive frames of physical memory (pmap_mmu_run) is taken
+    as one slice of it, and the slices are joined straight into the result."""
     pmap = m.pmap
     phys = m.vmsys.phys
     mem = phys.view
     base = phys.phys_base
+    end = addr + n
     parts: list[bytes | memoryview] = []
     viewed = 0                  # parts[viewed:] are still views of page frames
-    run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
     pos = 0
     retried = -1
     while pos < n:
         va = addr + pos
-        vpn = va >> PAGE_SHIFT
-        pte = pmap_mod.pmap_pte(pmap, va)
-        if pte is None:
-            if retried == vpn:
-                raise UserFault(va, KERN_PROTECTION_FAILURE, False)
-            if run_hi > run_lo:
-                parts.append(mem[run_lo:run_hi])
-                run_lo = run_hi = -1
-            # A fault may free pages already viewed (the sequential cache-behind, the page
-            # daemon) and hand their frames to other pages: copy what was viewed first.
-            if viewed < len(parts):
-                parts[viewed:] = [b"".join(parts[viewed:])]
-                viewed = len(parts)
-            rv = vm_fault(m, va, VM_PROT_READ, VM_FAULT_NORMAL)
-            if rv != KERN_SUCCESS:
-                raise UserFault(va, rv, False)
-            retried = vpn
+        pa, run = pmap_mod.pmap_mmu_run(pmap, va, end, False)
+        if run:
+            lo = pa - base
+            if run == n:                        # all in one run: slice the buffer itself, one copy
+                return phys.memory[lo:lo + run]
+            parts.append(mem[lo:lo + run])
+            pos += run
             continue
-        off = va & PAGE_MASK
-        chunk = PAGE_SIZE - off
-        if chunk > n - pos:
-            chunk = n - pos
-        pte.ref = True
-        page = pte.page
-        if page.flags & PG_FICTITIOUS:          # device memory is not in the physical buffer
-            if run_hi > run_lo:
-                parts.append(mem[run_lo:run_hi])
-                run_lo = run_hi = -1
-            parts.append(page.data[off:off + chunk])
-        else:
-            lo = page.phys_addr - base + off
-            if lo != run_hi:
-                if run_hi > run_lo:
-                    parts.append(mem[run_lo:run_hi])
-                run_lo = lo
-            run_hi = lo + chunk
-        pos += chunk
-    if run_hi > run_lo:
-        if not parts:                           # one run: slice the buffer itself, one copy
-            return phys.memory[run_lo:run_hi]
-        parts.append(mem[run_lo:run_hi])
+        if pa < 0:                              # device memory: not in the physical buffer
+            pte = pmap_mod.pmap_pte(pmap, va)
+            assert pte is not None
+            off = va & PAGE_MASK
+            chunk = min(PAGE_SIZE - off, n - pos)
+            pte.ref = True
+            parts.append(pte.page.data[off:off + chunk])
+            pos += chunk
+            continue
+        vpn = va >> PAGE_SHIFT
+        if retried == vpn:
+            raise UserFault(va, KERN_PROTECTION_FAILURE, False)
+        # A fault may free pages already viewed (the sequential cache-behind, the page daemon)
+        # and hand their frames to other pages: copy what was viewed first.
+        if viewed < len(parts):
+            parts[viewed:] = [b"".join(parts[viewed:])]
+            viewed = len(parts)
+        rv = vm_fault(m, va, VM_PROT_READ, VM_FAULT_NORMAL)
+        if rv != KERN_SUCCESS:
+            raise UserFault(va, rv, False)
+        retried = vpn
     return b"".join(parts)
 
 
 def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
     """Write bytes to user memory, faulting (and copying on write) as needed; raises UserFault.
-    Pages whose frames are consecutive in physical memory take their bytes in one slice
-    assignment (a run); a run is written before any fault, which may free and reuse frames."""
+    Each stretch of pages in consecutive frames of physical memory (pmap_mmu_run) takes its bytes
+    in one slice assignment, before any later fault, which may free and reuse frames."""
     pmap = m.pmap
     phys = m.vmsys.phys
     mem = phys.memory          # an mmap: a slice store copies with no temporary view
@@ -516,48 +504,33 @@ def copyout(m: VmMap, addr: int, data: bytes | bytearray | memoryview) -> None:
                                                                       or data.ndim != 1):
         src = data.cast("B")
     n = len(src)
-    run_lo = run_hi = -1        # the run being gathered: [run_lo, run_hi) of physical memory
-    run_pos = 0                 # where its bytes start in src
+    end = addr + n
     pos = 0
     retried = -1
     while pos < n:
         va = addr + pos
-        vpn = va >> PAGE_SHIFT
-        pte = pmap_mod.pmap_pte(pmap, va)
-        if pte is None or not pte.prot & VM_PROT_WRITE:
-            if retried == vpn:
-                raise UserFault(va, KERN_PROTECTION_FAILURE, True)
-            if run_hi > run_lo:
-                _write_run(mem, run_lo, run_hi, src, run_pos)
-                run_lo = run_hi = -1
-            rv = vm_fault(m, va, VM_PROT_WRITE, VM_FAULT_DIRTY)
-            if rv != KERN_SUCCESS:
-                raise UserFault(va, rv, True)
-            retried = vpn
+        pa, run = pmap_mod.pmap_mmu_run(pmap, va, end, True)
+        if run:
+            _write_run(mem, pa - base, pa - base + run, src, pos)
+            pos += run
             continue
-        off = va & PAGE_MASK
-        chunk = PAGE_SIZE - off
-        if chunk > n - pos:
-            chunk = n - pos
-        pte.ref = True
-        pte.mod = True
-        page = pte.page
-        if page.flags & PG_FICTITIOUS:          # device memory is not in the physical buffer
-            if run_hi > run_lo:
-                _write_run(mem, run_lo, run_hi, src, run_pos)
-                run_lo = run_hi = -1
-            page.data[off:off + chunk] = memoryview(src)[pos:pos + chunk]
-        else:
-            lo = page.phys_addr - base + off
-            if lo != run_hi:
-                if run_hi > run_lo:
-                    _write_run(mem, run_lo, run_hi, src, run_pos)
-                run_lo = lo
-                run_pos = pos
-            run_hi = lo + chunk
-        pos += chunk
-    if run_hi > run_lo:
-        _write_run(mem, run_lo, run_hi, src, run_pos)
+        if pa < 0:                              # device memory, as in copyin
+            pte = pmap_mod.pmap_pte(pmap, va)
+            assert pte is not None
+            off = va & PAGE_MASK
+            chunk = min(PAGE_SIZE - off, n - pos)
+            pte.ref = True
+            pte.mod = True
+            pte.page.data[off:off + chunk] = memoryview(src)[pos:pos + chunk]
+            pos += chunk
+            continue
+        vpn = va >> PAGE_SHIFT
+        if retried == vpn:
+            raise UserFault(va, KERN_PROTECTION_FAILURE, True)
+        rv = vm_fault(m, va, VM_PROT_WRITE, VM_FAULT_DIRTY)
+        if rv != KERN_SUCCESS:
+            raise UserFault(va, rv, True)
+        retried = vpn
 
 
 def _write_run(mem: mmap.mmap, lo: int, hi: int, src: bytes | bytearray | memoryview,

@@ -148,6 +148,54 @@ def pmap_pte(pmap: Pmap, va: int) -> Pte | None:
     return pt.slots[(va >> PAGE_SHIFT) & _PTE_INDEX]
 
 
+def pmap_mmu_run(pmap: Pmap, va: int, end: int, write: bool) -> tuple[int, int]:
+    """The MMU's walk for a user copy (copyin / copyout): from va up to end, the longest stretch
+    that one piece of physical memory serves -- each page translated (writable, when `write`),
+    managed (device memory is not in the physical buffer) and in the frame after the previous
+    page's -- walked through the page-table pages' slots as the hardware walks the PTEs, setting
+    each page's A bit, and its M bit when writing.  Returns (the physical address of va, the
+    stretch's length in bytes); (-1, 0) when va's page is device memory the access may reach
+    (the caller copies through the page), (0, 0) when it has no translation that allows it."""
+    pt = _pt_page(pmap, va)
+    if pt is None:
+        return 0, 0
+    slots = pt.slots
+    i = (va >> PAGE_SHIFT) & _PTE_INDEX
+    page_va = va & ~PAGE_MASK
+    start = -1                  # the physical address of va, once its page qualified
+    frame = 0                   # the physical address of the last page taken
+    while True:
+        pte = slots[i]
+        if pte is None or (write and not pte.prot & VM_PROT_WRITE):
+            break
+        page = pte.page
+        if page.flags & PG_FICTITIOUS:
+            if start < 0:
+                return -1, 0
+            break
+        if start < 0:
+            start = page.phys_addr + (va & PAGE_MASK)
+        elif page.phys_addr != frame + PAGE_SIZE:
+            break
+        frame = page.phys_addr
+        pte.ref = True
+        if write:
+            pte.mod = True
+        page_va += PAGE_SIZE
+        if page_va >= end:
+            return start, end - va
+        i += 1
+        if i == NPTEPG:                         # on into the next page-table page
+            pt = _pt_page(pmap, page_va)
+            if pt is None:
+                break
+            slots = pt.slots
+            i = 0
+    if start < 0:
+        return 0, 0
+    return start, page_va - va
+
+
 def _pt_page(pmap: Pmap, va: int) -> PageTablePage | None:
     """The page-table page that maps va, or None: the walk through the one-entry
     paging-structure cache, which brings a copy over a run of pages, or a fault's look at its
