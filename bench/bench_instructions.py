@@ -32,6 +32,7 @@ ROWS = {            # row -> (N, what one operation is)
     "w4k": (200, "mem_write of 4 KiB over resident memory"),
     "r4k": (200, "mem_read of 4 KiB over resident memory"),
     "w1m": (20, "mem_write of 1 MiB over resident memory"),
+    "r1m": (20, "mem_read of 1 MiB over resident memory"),
     "fork": (4, "fork + exit with 512 pages touched"),
 }
 
@@ -78,6 +79,8 @@ def run_row(row: str, n: int) -> None:
             drive(lambda: p.mem_read(a + next(count) % npages * PAGE, PAGE) and 1)
         elif row == "w1m":
             drive(lambda: p.mem_write(a + next(count) % 2 * (1 << 20), mib) or 1)
+        elif row == "r1m":
+            drive(lambda: p.mem_read(a + next(count) % 2 * (1 << 20), 1 << 20) and 1)
         elif row == "cow":
             c = p.fork()
             drive(lambda: c.mem_write(a + next(count) * PAGE, b"c") or 1)
