@@ -5,6 +5,10 @@ vm_page_activate leaves a page that is already active where it is on the queue (
 vm_page.c), only raising its act_count."""
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from bsdvm import mman
 from bsdvm.vm import pmap as pm
 from bsdvm.vm.object import vm_object_allocate, vm_object_deallocate
@@ -72,3 +76,25 @@ def test_activate_leaves_an_active_page_in_place_and_raises_act_count(k):
     for m in pages:
         k.phys.free(m)
     vm_object_deallocate(o)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_physical_memory_is_the_host_process_own_private_memory(k):
+    """Physical memory (and a memory device's) is a private anonymous host mapping, as a process's
+    own memory is: a host process forked while a kernel runs gets a copy of it, not a share."""
+    dev = k.make_dev("fbpriv", PAGE_SIZE)
+    p = k.spawn()
+    a = p.mmap(0, PAGE_SIZE, 3, ANON)
+    p.mem_write(a, b"parent")
+    pid = os.fork()
+    if pid == 0:                                    # the forked host process writes its copy
+        try:
+            p.mem_write(a, b"child!")
+            dev.si_memory[:5] = b"child"
+            os._exit(0 if p.mem_read(a, 6) == b"child!" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert p.mem_read(a, 6) == b"parent"
+    assert bytes(dev.si_memory[:5]) == bytes(5)

@@ -44,12 +44,14 @@ ACT_INIT: Final = 5         # a page's act_count when it is (re)activated
 
 
 def host_buffer(nbytes: int) -> mmap.mmap | bytearray:
-    """A zero-filled, writable host buffer of nbytes that the host backs lazily (an anonymous
-    mapping; only touched pages cost host memory).  An empty size gets an empty bytearray, since
-    the host cannot map zero bytes."""
+    """A zero-filled, writable host buffer of nbytes that the host backs lazily (only touched pages
+    cost host memory): a private anonymous mapping, as a process's own memory is.  (mmap's default,
+    a shared one, is shmem: its first touch of a page costs the host half as much again, and a host
+    process forked meanwhile would share it.)  An empty size gets an empty bytearray, since the
+    host cannot map zero bytes."""
     if nbytes == 0:
         return bytearray()
-    return mmap.mmap(-1, nbytes)
+    return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)
 
 
 def buffer_address(buf) -> int:
@@ -178,7 +180,7 @@ class PhysMem:
         self.size = npages * PAGE_SIZE
         # every frame's bytes, frame f at f * PAGE_SIZE: an anonymous host mapping as host_buffer's (never
         # empty: npages > kernel_wired), whose slices are bytes
-        self.memory = mmap.mmap(-1, self.size)
+        self.memory = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE)
         self.view = memoryview(self.memory)     # the same bytes, sliced without a copy
         self._free_frames: list[int] = []       # freed frames, reused first (LIFO: still warm)
         self._next_frame = kernel_wired         # frames from here on were never handed out
