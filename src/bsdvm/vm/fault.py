@@ -566,7 +566,6 @@ class UserAccess:
                  signal: Callable[[UserFault], BaseException]) -> None:
         self.proc = proc
         self.vmsys = vmsys
-        self.giant = giant
         # Giant's two methods, bound once: a method call by name looks the method up in its type
         # at every access
         self.acquire: Callable[[], object] = giant.acquire
