@@ -13,8 +13,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bsdvm import Kernel, _build
-from bsdvm.vm.invariants import check_quiescent
+from bsdvm import _build
+from kernutil import quiescent_kernel
 
 settings.register_profile("bsdvm-ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -39,11 +39,5 @@ def pytest_collection_modifyitems(config, items):
 def k():
     """A fresh default Kernel; afterwards every process exits and the kernel must be quiescent
     (every frame and swap block free).  Test modules that need another kernel define their own."""
-    kern = Kernel()
-    try:
+    with quiescent_kernel() as kern:
         yield kern
-        for p in kern.processes():
-            p.exit()
-        check_quiescent(kern)
-    finally:
-        kern.close()

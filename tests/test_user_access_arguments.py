@@ -24,6 +24,7 @@ from bsdvm.kern.sysent import CADDR_T
 from bsdvm.kern.vfs import Vnode
 from bsdvm.process import MemoryFault
 from bsdvm.vm.invariants import check_quiescent
+from kernutil import quiescent_kernel
 
 PG = 4096
 RW = mman.PROT_READ | mman.PROT_WRITE
@@ -46,14 +47,8 @@ class Address(int):
 
 @pytest.fixture(params=["amd64", "i386"])
 def kern(request: pytest.FixtureRequest) -> Iterator[Kernel]:
-    k = Kernel(arch=request.param)
-    try:
+    with quiescent_kernel(arch=request.param) as k:
         yield k
-        for p in k.processes():
-            p.exit()
-        check_quiescent(k)
-    finally:
-        k.close()
 
 
 def outcome(method: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
