@@ -144,9 +144,12 @@ class FileModel:
             self.data.extend(bytes(n - old))
             self.mask.extend(bytes(n - old))
             if self.tail_dirty:
-                top = min(n, (old + PG - 1) // PG * PG)
+                # the old last page's tail: what the file now covers of it is unknown; past the new
+                # EOF it still holds the stored bytes, so the tail stays dirty unless covered whole
+                page_end = (old + PG - 1) // PG * PG
+                top = min(n, page_end)
                 self.mask[old:top] = b"\1" * (top - old)
-                if n >= top:
+                if n >= page_end:
                     self.tail_dirty = False
 
     def write(self, off: int, b: bytes) -> None:
